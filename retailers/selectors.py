@@ -1,0 +1,167 @@
+"""Read queries for retailers, scoped to the user (DESIGN §3: visibility in one place)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+
+from accounts.models import User
+from retailers.models import (
+    OrderingChannel,
+    PaymentMethod,
+    Retailer,
+    RetailerStatus,
+    StarChange,
+    StatusChange,
+)
+from territory.models import District, Route
+from territory.selectors import route_scope
+
+STARS = (5, 4, 3, 2, 1)
+UNRATED = "unrated"
+
+
+def visible_retailers(user: User) -> QuerySet[Retailer]:
+    """Every retailer the user may see, of any status: the one visibility rule for retailers.
+
+    An account manager sees the retailers on routes assigned to them, a supervisor those of the
+    districts they supervise, an administrator all (DESIGN §3).
+    """
+    scope = route_scope(user, prefix="route__")
+    retailers = Retailer.objects.all()
+    return retailers if scope is None else retailers.filter(scope)
+
+
+def retailer_list(
+    *,
+    user: User,
+    route: Route | None = None,
+    district: District | None = None,
+    star: int | str | None = None,
+    status: str | None = None,
+    business_type: str | None = None,
+    search: str = "",
+) -> QuerySet[Retailer]:
+    """Visible retailers filtered as the list page asks; ``star`` may be ``"unrated"``."""
+    retailers = visible_retailers(user).select_related("route", "route__district")
+    if route is not None:
+        retailers = retailers.filter(route=route)
+    if district is not None:
+        retailers = retailers.filter(route__district=district)
+    if star == UNRATED:
+        retailers = retailers.filter(star__isnull=True)
+    elif star is not None:
+        retailers = retailers.filter(star=star)
+    if status:
+        retailers = retailers.filter(status=status)
+    if business_type:
+        retailers = retailers.filter(business_type=business_type)
+    if search:
+        retailers = retailers.filter(
+            Q(name__icontains=search) | Q(licence_number__istartswith=search)
+        )
+    return retailers.order_by("route__district__code", "route__code", "stop_order", "id")
+
+
+def retailer_detail(*, user: User, pk: int) -> Retailer:
+    """One visible retailer with its history loaded; raises ``Retailer.DoesNotExist``."""
+    return (
+        visible_retailers(user)
+        .select_related("route", "route__district", "route__account_manager")
+        .prefetch_related("star_history__changed_by", "status_history__changed_by", "violations")
+        .get(pk=pk)
+    )
+
+
+def _as_of(model, value: str, day: dt.date) -> Subquery:
+    return Subquery(
+        model.objects.filter(retailer=OuterRef("pk"), effective_from__lte=day)
+        .order_by("-effective_from")
+        .values(value)[:1]
+    )
+
+
+def retailers_as_of(day: dt.date) -> QuerySet[Retailer]:
+    """Retailers annotated with ``status_at`` and ``star_at``: their values at the end of ``day``.
+
+    A retailer with no status recorded on or before ``day`` had not joined yet.
+    """
+    return Retailer.objects.annotate(
+        status_at=_as_of(StatusChange, "status", day), star_at=_as_of(StarChange, "star", day)
+    )
+
+
+@dataclass
+class SummaryRow:
+    """One line of the district summary: a route, or the totals."""
+
+    label: str
+    route: Route | None = None
+    retailers: int = 0
+    by_star: dict[int | str, int] = field(
+        default_factory=lambda: dict.fromkeys((*STARS, UNRATED), 0)
+    )
+    e_settlement: int = 0
+    online: int = 0
+
+    @property
+    def stars(self) -> list[int]:
+        return [self.by_star[key] for key in (*STARS, UNRATED)]
+
+    @property
+    def e_settlement_share(self) -> Decimal | None:
+        """Percentage with one decimal, rounded half up; ``None`` with no retailers."""
+        if self.retailers == 0:
+            return None
+        share = Decimal(self.e_settlement * 100) / Decimal(self.retailers)
+        return share.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+    def add(self, *, star: int | None, e_settlement: bool, online: bool, count: int) -> None:
+        self.retailers += count
+        self.by_star[UNRATED if star is None else star] += count
+        self.e_settlement += count if e_settlement else 0
+        self.online += count if online else 0
+
+
+@dataclass
+class DistrictSummary:
+    district: District
+    as_of: dt.date
+    rows: list[SummaryRow]
+    total: SummaryRow
+
+
+def district_summary(*, user: User, district: District, as_of: dt.date) -> DistrictSummary:
+    """Per route of a district: active retailers as of a date, by star, e-settlement, online.
+
+    Counts come from status and star history, so a past date shows the retailers active then
+    with the star they had then (DESIGN §1: 310 at the quarter start, 308 today). Only routes
+    the user may see are counted.
+    """
+    routes = list(
+        Route.objects.filter(district=district)
+        .filter(route_scope(user) or Q())
+        .select_related("district")
+        .order_by("code")
+    )
+    rows = {route.pk: SummaryRow(label=route.code, route=route) for route in routes}
+    counts = (
+        retailers_as_of(as_of)
+        .filter(route__in=routes, status_at=RetailerStatus.ACTIVE)
+        .values("route_id", "star_at", "payment_method", "ordering_channel")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    total = SummaryRow(label="total")
+    for item in counts:
+        for row in (rows[item["route_id"]], total):
+            row.add(
+                star=item["star_at"],
+                e_settlement=item["payment_method"] == PaymentMethod.E_SETTLEMENT,
+                online=item["ordering_channel"] == OrderingChannel.ONLINE,
+                count=item["n"],
+            )
+    return DistrictSummary(district=district, as_of=as_of, rows=list(rows.values()), total=total)
