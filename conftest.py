@@ -104,3 +104,27 @@ def demo(db):
 def browser_context_args(browser_context_args):
     """Browsers here are set to Chinese, as the branch's phones are."""
     return {**browser_context_args, "locale": "zh-CN"}
+
+
+@pytest.fixture
+def celery_worker(transactional_db, tmp_path, settings):
+    """A real Celery worker subprocess on Redis against the test database (RECIPES.md).
+
+    Tests using it need ``@pytest.mark.redis`` and ``@pytest.mark.postgres`` and run in a
+    transactional database (the worker is another process and must see committed rows).
+    Tasks sent with ``.delay()`` from the test go to this worker, not eagerly.
+    """
+    from tests.worker import Worker, flush, point_app_at, spare_broker_url
+
+    broker = spare_broker_url()
+    flush(broker)
+    point_app_at(broker)
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    worker = Worker(broker_url=broker, log_path=tmp_path / "worker.log")
+    worker.start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
+        point_app_at(None)
+        flush(broker)

@@ -13,9 +13,9 @@ from config.errors import ApplicationError
 from retailers.models import Retailer, RetailerStatus, StarChange, StatusChange, Violation
 
 
-def _refresh_current(retailer: Retailer) -> None:
-    """Make ``star``/``status`` the values in force today according to the history."""
-    today = timezone.localdate()
+def _refresh_current(retailer: Retailer, *, day: dt.date | None = None) -> None:
+    """Make ``star``/``status`` the values in force on ``day`` (today) by the history."""
+    today = day or timezone.localdate()
     star = (
         StarChange.objects.filter(retailer=retailer, effective_from__lte=today)
         .order_by("-effective_from")
@@ -118,3 +118,33 @@ def violation_record(
     violation.full_clean()
     violation.save()
     return violation
+
+
+def retailers_apply_due_history(*, day: dt.date | None = None, batch_size: int = 2000) -> int:
+    """Make current ``star``/``status`` match the history where a dated change has come due.
+
+    Changes may be recorded ahead of their date; this daily job (and any rerun) brings the
+    current values up to date, in bounded batches. Returns how many retailers changed.
+    """
+    from django.db.models import F, Q
+
+    from retailers.selectors import retailers_as_of
+
+    day = day or timezone.localdate()
+    stale = retailers_as_of(day).filter(
+        Q(star_at__isnull=False, star__isnull=True)
+        | Q(star_at__isnull=True, star__isnull=False, star_history__effective_from__lte=day)
+        | (Q(star__isnull=False, star_at__isnull=False) & ~Q(star=F("star_at")))
+        | (Q(status_at__isnull=False) & ~Q(status=F("status_at")))
+    )
+    changed = 0
+    ids = list(stale.values_list("pk", flat=True).distinct())
+    for start in range(0, len(ids), batch_size):
+        with transaction.atomic():
+            for retailer in Retailer.objects.select_for_update().filter(
+                pk__in=ids[start : start + batch_size]
+            ):
+                before = (retailer.star, retailer.status)
+                _refresh_current(retailer, day=day)
+                changed += int(before != (retailer.star, retailer.status))
+    return changed

@@ -12,6 +12,7 @@ import hashlib
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 from config.env import env_bool, env_int, env_list, env_str
 
@@ -152,8 +153,16 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 840)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Must exceed the longest task, or a running task is delivered a second time.
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    # How often unacknowledged messages of dead workers are looked for (seconds ≈ a × b).
+    "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
+    "unacked_restore_throttle": env_int("CELERY_UNACKED_RESTORE_THROTTLE", 10),
 }
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    "retailers-apply-due-history": {
+        "task": "retailers.tasks.apply_due_history",
+        "schedule": crontab(hour=0, minute=5),
+    },
+}
 
 # --- Demo data ------------------------------------------------------------------------------
 # Seeders run by ``manage.py seed_demo`` in this order; each app adds its own (DESIGN §3).

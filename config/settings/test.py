@@ -41,9 +41,10 @@ TEST_REDIS = TEST_REDIS_URL is not None
 # The real-worker tests use their own Redis database, flushed first (RECIPES.md).
 TEST_WORKER_REDIS_DB = int(os.environ.get("TEST_WORKER_REDIS_DB", "15"))
 
-# Unit tests run Celery eagerly; the real-worker tests point the app at Redis themselves.
-CELERY_BROKER_URL = "memory://"
-CELERY_TASK_ALWAYS_EAGER = True
+# Unit tests run Celery eagerly; the real-worker tests point the app at Redis themselves, and
+# start their worker subprocess with TEST_CELERY_BROKER_URL set.
+CELERY_BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL", "memory://")
+CELERY_TASK_ALWAYS_EAGER = "TEST_CELERY_BROKER_URL" not in os.environ
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

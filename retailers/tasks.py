@@ -1,0 +1,15 @@
+from celery import shared_task
+from django.db import OperationalError
+
+from retailers import services
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def apply_due_history() -> int:
+    """Daily: bring current stars and statuses up to their dated history."""
+    return services.retailers_apply_due_history()
