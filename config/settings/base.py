@@ -162,6 +162,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "retailers.tasks.apply_due_history",
         "schedule": crontab(hour=0, minute=5),
     },
+    # Cycles are weekly, Monday to Sunday: plan the new cycle's visits at its start.
+    "visits-plan-cycle": {
+        "task": "visits.tasks.plan_visits",
+        "schedule": crontab(hour=0, minute=30, day_of_week="mon"),
+    },
 }
 
 # --- Demo data ------------------------------------------------------------------------------
@@ -172,6 +177,7 @@ DEMO_SEEDERS = [
     "territory.demo.seed",
     "retailers.demo.seed",
     "settlement.demo.seed",
+    "visits.demo.seed",
 ]
 
 # --- Logging --------------------------------------------------------------------------------
