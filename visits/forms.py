@@ -297,9 +297,7 @@ class ComplianceForm(forms.Form):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["cycle"].queryset = Cycle.objects.filter(
-            start_date__lte=timezone.localdate()
-        ).order_by("-start_date")
+        self.fields["cycle"].queryset = Cycle.objects.order_by("-start_date")
         self.fields["cycle"].empty_label = None
         self.fields["district"].queryset = visible_districts(user).order_by("code")
         self.fields["district"].empty_label = _("All my districts")
@@ -307,8 +305,9 @@ class ComplianceForm(forms.Form):
     def clean_cycle(self):
         cycle = self.cleaned_data["cycle"]
         if cycle is None:
-            cycle = self.fields["cycle"].queryset.filter(end_date__gte=timezone.localdate()).first()
-            cycle = cycle or self.fields["cycle"].queryset.first()
+            today = timezone.localdate()
+            cycles = self.fields["cycle"].queryset
+            cycle = cycles.filter(start_date__lte=today).first() or cycles.last()
         if cycle is None:
             raise forms.ValidationError(_("There is no cycle to report on."))
         return cycle

@@ -161,9 +161,9 @@ def plan_slots(
 
 
 PLAN_INSERT = (
-    "WITH slot (route_id, star, seq, day, period, min_stay) AS (VALUES {values}) "
     "INSERT INTO {plan} (cycle_id, retailer_id, sequence, day, account_manager_id,"
     " route_id, star, min_stay_minutes, source, created_at) "
+    "WITH slot (route_id, star, seq, day, period, min_stay) AS (VALUES {values}) "
     "SELECT %s, r.id, slot.seq, slot.day, ro.account_manager_id, r.route_id, r.star,"
     " slot.min_stay, %s, %s "
     "FROM {retailer} r "

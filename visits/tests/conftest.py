@@ -9,6 +9,7 @@ from accounts.tests.factories import SupervisorFactory, UserFactory
 from retailers.models import BusinessType, RetailerStatus
 from retailers.tests.factories import RetailerFactory
 from territory.tests.factories import DistrictFactory, RouteFactory
+from visits import services
 from visits.tests.factories import make_cycle
 
 #: Two Mondays in 2031, far from the demo's cycles.
@@ -20,6 +21,7 @@ def world(db):
     """District D of supervisor ``boss``: am1 runs routes R1 (Monday) and R2 (Wednesday), am2
     runs R3 (Tuesday). Retailers by star: R1 5,5,4,3,2,1,unrated; R2 5,3,3; R3 4,2,2,2 and a
     closed 3★. Cycles c1 and c2 are consecutive weeks."""
+    services.service_policies_ensure_defaults()  # gone if a transactional test flushed them
     boss, other_boss = SupervisorFactory(username="boss"), SupervisorFactory(username="boss9")
     am1, am2 = UserFactory(username="am1"), UserFactory(username="am2")
     district = DistrictFactory(supervisor=boss, code="TD")
