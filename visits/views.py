@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.errors import ApplicationError
@@ -391,7 +392,7 @@ def compliance_csv(request: HttpRequest, part: str) -> HttpResponse:
             [
                 _("Group"),
                 _("Name"),
-                _("Planned"),
+                pgettext("visits", "Planned"),
                 _("Done"),
                 _("Done %"),
                 _("Visits"),
@@ -434,7 +435,7 @@ def compliance_csv(request: HttpRequest, part: str) -> HttpResponse:
                 _("Route"),
                 _("Star"),
                 _("Account manager"),
-                _("Planned"),
+                pgettext("visits", "Planned"),
                 _("Visited"),
                 _("Last visit"),
             ]
