@@ -242,6 +242,11 @@ def visit_list(*, user: User) -> QuerySet[Visit]:
     return (
         visible_visits(user)
         .select_related("retailer", "account_manager", "route", "cycle")
+        .prefetch_related(
+            Prefetch("stock", queryset=StockObservation.objects.select_related("brand")),
+            Prefetch("follow_ups_created", queryset=FollowUp.objects.order_by("id")),
+            Prefetch("follow_ups_done", queryset=FollowUp.objects.only("id", "done_in_id")),
+        )
         .order_by("-checked_in_at", "-id")
     )
 
