@@ -433,3 +433,28 @@ def test_manager_today_in_the_demo(client, demo):
     expected = VisitPlan.objects.filter(account_manager=demo["manager"], day=day).count()
     assert len(response.context["rows"]) == expected
     assert city().exists()
+
+
+def _queries(client, url, params=None):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as context:
+        assert client.get(url, params or {}).status_code == 200
+    return len(context)
+
+
+def test_list_pages_do_not_grow_queries_with_rows(client, world):
+    client.force_login(world.boss)
+    services.visit_plan_add(
+        retailer=world.shops_r1[0], day=world.c1.start_date + dt.timedelta(days=4), by=world.boss
+    )
+    few = _queries(client, reverse("visits:plan"), {"cycle": world.c1.code})
+    services.visit_plan_generate(cycle=world.c1, district_ids=[world.district.pk])
+    assert _queries(client, reverse("visits:plan"), {"cycle": world.c1.code}) == few
+    shop = world.shops_r1[0]
+    VisitFactory(retailer=shop, checked_in_at=timezone.now() - dt.timedelta(days=9))
+    one = _queries(client, reverse("visits:card", args=[shop.pk]))
+    for days in range(2, 8):
+        VisitFactory(retailer=shop, checked_in_at=timezone.now() - dt.timedelta(days=days))
+    assert _queries(client, reverse("visits:card", args=[shop.pk])) == one
