@@ -16,7 +16,7 @@ from config.celery import app as celery_app
 def home(request: HttpRequest) -> HttpResponse:
     """Send each role to the page it starts its day on."""
     if request.user.is_account_manager:
-        return redirect("retailers:list")
+        return redirect("visits:today")
     return redirect("retailers:district-summary")
 
 

@@ -42,7 +42,8 @@ def test_supervisor_sees_the_source_figures_on_a_phone(live_server, phone, demo,
 
 def test_manager_filters_retailers_and_switches_language(live_server, phone, demo):
     log_in(phone, live_server.url, "manager")
-    phone.wait_for_url(f"{live_server.url}/retailers/")
+    phone.wait_for_url(f"{live_server.url}/visits/today/")  # account managers start on Today
+    phone.goto(f"{live_server.url}/retailers/")
     assert "零售客户" in phone.locator("h1").inner_text()
     phone.select_option("#id_star", "5")
     phone.click("form[role=search] button[type=submit]")

@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import kombu.pools
 import redis
 from django.conf import settings
 from django.db import connection
@@ -125,10 +126,13 @@ def point_app_at(broker_url: str | None):
         app.conf.broker_url = broker_url
         app.conf.broker_transport_options = {**settings.CELERY_BROKER_TRANSPORT_OPTIONS}
     # Drop the cached connection and producer pools so the next send uses the new broker.
+    # kombu keeps them in process-wide groups keyed by broker URL: clear those too, or the
+    # next test on the same broker gets the closed pool back ("Acquire on closed pool").
     if app._pool is not None:
         app._pool.force_close_all()
         app._pool = None
     app.amqp._producer_pool = None
+    kombu.pools.reset()
 
 
 def flush(broker_url: str) -> None:

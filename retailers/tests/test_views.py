@@ -42,7 +42,7 @@ def test_login_then_home_sends_each_role_to_its_page(client, demo):
     assert response.status_code == 302
     assert client.get(reverse("home"))["Location"] == reverse("retailers:district-summary")
     login(client, demo["manager"])
-    assert client.get(reverse("home"))["Location"] == reverse("retailers:list")
+    assert client.get(reverse("home"))["Location"] == reverse("visits:today")
 
 
 def test_district_summary_page_shows_the_source_figures(client, demo):
