@@ -193,6 +193,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "RetailerStatusEnum": "retailers.models.RetailerStatus",
         "CycleStatusEnum": "territory.models.CycleStatus",
+        "WeekdayEnum": "territory.models.Weekday",
     },
 }
 
