@@ -21,7 +21,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView, ListAPIView, RetrieveAPIView
-from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.request import Request
 
 from accounts.permissions import can_view_settlement_data
@@ -138,16 +137,6 @@ class RetailerDetailApi(RetailerScopeMixin, RetrieveAPIView):
 
 
 # --- export ---------------------------------------------------------------------------------
-class IgnoreClientContentNegotiation(BaseContentNegotiation):
-    """The export answers CSV or NDJSON as ``format`` says, and its errors in JSON."""
-
-    def select_parser(self, request, parsers):
-        return parsers[0]
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
-
-
 class RetailerExportApi(RetailerScopeMixin, GenericAPIView):
     """Every visible retailer matching the filters, streamed in constant memory.
 
@@ -157,7 +146,6 @@ class RetailerExportApi(RetailerScopeMixin, GenericAPIView):
     filter_backends = [DjangoFilterBackend]
     filterset_class = RetailerExportFilter
     pagination_class = None
-    content_negotiation_class = IgnoreClientContentNegotiation
     throttle_classes = [*DEFAULT_THROTTLES, ScopedRateThrottle]
     throttle_scope = "export"
 
@@ -189,6 +177,8 @@ class RetailerExportApi(RetailerScopeMixin, GenericAPIView):
         else:
             chunks = export.csv_chunks(rows)
             content_type = "text/csv; charset=utf-8"
+        if request.method == "HEAD":
+            chunks = iter(())  # the headers only: no query runs
         response = StreamingHttpResponse(chunks, content_type=content_type)
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
         response["Content-Disposition"] = (

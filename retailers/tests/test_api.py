@@ -567,3 +567,19 @@ def test_writes_are_not_allowed(client, tokens):
 
 def test_payment_method_choices_are_what_the_filter_maps_to():
     assert PaymentMethod.E_SETTLEMENT.value == "e_settlement"
+
+
+def test_head_on_the_export_runs_no_query(client, tokens, django_assert_num_queries):
+    get(client, tokens["manager"])
+    with django_assert_num_queries(1):  # the token only
+        response = client.head(EXPORT, {"format": "csv"}, **bearer(tokens["manager"]))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+
+
+def test_an_unmatched_accept_header_still_gets_json(client, tokens):
+    response = client.get(
+        LIST, {"page_size": 1}, HTTP_ACCEPT="text/html", **bearer(tokens["manager"])
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
