@@ -24,6 +24,7 @@ from rest_framework.generics import GenericAPIView, ListAPIView, RetrieveAPIView
 from rest_framework.request import Request
 
 from accounts.permissions import can_view_settlement_data
+from config.api.pagination import in_page_order
 from config.api.schema import error_response
 from config.api.throttling import DEFAULT_THROTTLES, ScopedRateThrottle
 from retailers import export, selectors
@@ -145,6 +146,7 @@ class RetailerExportApi(RetailerScopeMixin, GenericAPIView):
 
     filter_backends = [DjangoFilterBackend]
     filterset_class = RetailerExportFilter
+    ordering = ("id",)
     pagination_class = None
     throttle_classes = [*DEFAULT_THROTTLES, ScopedRateThrottle]
     throttle_scope = "export"
@@ -165,9 +167,7 @@ class RetailerExportApi(RetailerScopeMixin, GenericAPIView):
         )
         if not filterset.is_valid():
             raise translate_validation(filterset.errors)
-        queryset = filterset.qs
-        if not queryset.query.order_by:
-            queryset = queryset.order_by("pk")
+        queryset = in_page_order(filterset.qs, self)  # the list's order, end to end
         columns = export.paths(with_settlement=with_settlement)
         rows = queryset.values_list(*columns).iterator(chunk_size=FETCH_SIZE)
         export_format = filterset.form.cleaned_data.get("format") or "csv"

@@ -329,3 +329,9 @@ class CursorPagination(BasePagination):
                 },
             },
         ]
+
+
+def in_page_order(queryset: QuerySet, view: Any = None) -> QuerySet:
+    """``queryset`` in exactly the order its pages would have (for streams such as exports)."""
+    keys = CursorPagination().get_ordering(queryset, view)
+    return queryset.order_by(*(key.expression(reverse=False) for key in keys))

@@ -303,6 +303,9 @@ def test_export_applies_the_list_filters(client, tokens):
     assert [r["id"] for r in unrated] == ids(
         client, tokens["supervisor"], star="unrated", ordering="-name"
     )
+    for ordering in ("-star", "star,-name", "route", "-updated_at"):
+        exported = [r["id"] for r in ndjson(client, tokens["supervisor"], ordering=ordering)]
+        assert exported == ids(client, tokens["supervisor"], ordering=ordering), ordering
 
 
 @pytest.mark.parametrize(
