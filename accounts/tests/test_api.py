@@ -370,3 +370,15 @@ def test_an_oversized_body_is_a_json_400(client, demo):
     assert response.status_code == 400
     assert error_of(response)["code"] == "bad_request"
     assert ApiToken.objects.count() == 0
+
+
+def test_an_unreachable_throttle_cache_lets_requests_through(client, demo, settings, caplog):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    rates(settings, user="1/minute")
+    raw = api_token(demo["manager"])
+    broken = mock.Mock(add=mock.Mock(side_effect=RedisConnectionError("down")))
+    with mock.patch("config.api.throttling.cache", broken):
+        assert client.get(BRANDS_URL, **bearer(raw)).status_code == 200
+        assert client.get(BRANDS_URL, **bearer(raw)).status_code == 200
+    assert "API throttle cache unreachable" in caplog.text
