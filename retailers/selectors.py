@@ -35,6 +35,25 @@ def visible_retailers(user: User) -> QuerySet[Retailer]:
     return retailers if scope is None else retailers.filter(scope)
 
 
+def search_retailers(retailers: QuerySet[Retailer], text: str) -> QuerySet[Retailer]:
+    """Retailers whose name contains ``text`` or whose licence number starts with it."""
+    return retailers.filter(Q(name__icontains=text) | Q(licence_number__istartswith=text))
+
+
+def retailer_api_list(*, user: User, with_settlement: bool) -> QuerySet[Retailer]:
+    """Visible retailers of every status, with what the API shows loaded in the same query.
+
+    ``with_settlement`` joins the settlement account (bank, last digits; never the encrypted
+    number) for roles that may see it (``accounts.permissions.can_view_settlement_data``).
+    """
+    retailers = visible_retailers(user).select_related("route", "route__district")
+    if with_settlement:
+        retailers = retailers.select_related("settlement_account").defer(
+            "settlement_account__account_number"
+        )
+    return retailers
+
+
 def retailer_list(
     *,
     user: User,
@@ -60,9 +79,7 @@ def retailer_list(
     if business_type:
         retailers = retailers.filter(business_type=business_type)
     if search:
-        retailers = retailers.filter(
-            Q(name__icontains=search) | Q(licence_number__istartswith=search)
-        )
+        retailers = search_retailers(retailers, search)
     return retailers.order_by("route__district__code", "route__code", "stop_order", "id")
 
 

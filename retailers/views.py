@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from accounts.permissions import can_view_settlement_data
 from config.dates import quarter_start
 from retailers import selectors
 from retailers.forms import DistrictSummaryForm, RetailerFilterForm
@@ -45,7 +46,11 @@ def retailer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         retailer = selectors.retailer_detail(user=request.user, pk=pk)
     except Retailer.DoesNotExist as exc:
         raise Http404 from exc
-    return render(request, "retailers/detail.html", {"retailer": retailer})
+    context = {
+        "retailer": retailer,
+        "show_settlement": can_view_settlement_data(request.user),
+    }
+    return render(request, "retailers/detail.html", context)
 
 
 @require_GET

@@ -8,6 +8,8 @@ invalid input rejected, authentication enforced, undeclared methods answered wit
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
@@ -45,9 +47,11 @@ def in_process(settings, demo):
     }
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
+    gc.freeze()  # the session's objects are here to stay: collections need not walk them
     try:
         yield demo
     finally:
+        gc.unfreeze()
         request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)
 

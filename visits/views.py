@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.permissions import can_view_settlement_data
 from config.errors import ApplicationError
 from retailers import selectors as retailer_selectors
 from retailers.models import Retailer
@@ -109,6 +110,7 @@ def _card_context(request: HttpRequest, pk: int, **forms_) -> dict:
         raise Http404 from exc
     return {
         "retailer": retailer,
+        "show_settlement": can_view_settlement_data(request.user),
         "card": selectors.retailer_card(user=request.user, retailer=retailer),
         "check_in_form": forms_.get("check_in_form") or CheckInForm(),
         "emergency_form": forms_.get("emergency_form") or EmergencyRequestForm(),

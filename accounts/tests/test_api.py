@@ -2,6 +2,7 @@
 
 import datetime as dt
 import hashlib
+from unittest import mock
 
 import pytest
 from django.core.cache import cache
@@ -339,3 +340,45 @@ def test_unknown_api_paths_are_json_404s(client, demo):
         "fields": {},
     }
     assert client.get("/api/v1/brands")["Location"] == BRANDS_URL
+
+
+@pytest.mark.redis
+def test_throttle_counts_are_shared_through_redis_by_every_process(client, demo, settings):
+    """Two cache clients with their own connections stand for two web processes."""
+    from django.core.cache.backends.redis import RedisCache
+
+    from tests.worker import flush, spare_broker_url
+
+    url = spare_broker_url()
+    flush(url)
+    rates(settings, user="3/minute")
+    raw = api_token(demo["manager"])
+    processes = [RedisCache(url, {}), RedisCache(url, {})]
+    try:
+        statuses = []
+        for n in range(4):
+            with mock.patch("config.api.throttling.cache", processes[n % 2]):
+                statuses.append(client.get(BRANDS_URL, **bearer(raw)).status_code)
+        assert statuses == [200, 200, 200, 429]
+    finally:
+        flush(url)
+
+
+def test_an_oversized_body_is_a_json_400(client, demo):
+    body = "username=manager&password=" + "x" * (3 * 1024 * 1024)
+    response = client.post(TOKEN_URL, body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400
+    assert error_of(response)["code"] == "bad_request"
+    assert ApiToken.objects.count() == 0
+
+
+def test_an_unreachable_throttle_cache_lets_requests_through(client, demo, settings, caplog):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    rates(settings, user="1/minute")
+    raw = api_token(demo["manager"])
+    broken = mock.Mock(add=mock.Mock(side_effect=RedisConnectionError("down")))
+    with mock.patch("config.api.throttling.cache", broken):
+        assert client.get(BRANDS_URL, **bearer(raw)).status_code == 200
+        assert client.get(BRANDS_URL, **bearer(raw)).status_code == 200
+    assert "API throttle cache unreachable" in caplog.text

@@ -13,6 +13,7 @@ What is here, used by every endpoint through ``REST_FRAMEWORK`` in ``config/sett
 - ``filters``: strict django-filter filters (``IntegerFilter``, ``BooleanFilter``,
   ``DateTimeFilter``, ``DateFilter``, ``TextFilter``) that reject malformed input with a 400
   and document their exact schema.
+- ``negotiation``: JSON whatever ``Accept`` says (no 406s).
 - ``schema.AutoSchema``: documents 400/401/403/404/415/429 with the ``Error`` body on every
   operation, as they apply; ``error_response(description)`` documents anything else.
 - Authentication: ``accounts.authentication.ApiTokenAuthentication`` (``Authorization: Bearer

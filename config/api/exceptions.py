@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext
@@ -86,6 +87,13 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         set_rollback()
         return Response(
             _validation_body(_django_validation_detail(exc)), status=status.HTTP_400_BAD_REQUEST
+        )
+    if isinstance(exc, SuspiciousOperation):
+        # e.g. a body over DATA_UPLOAD_MAX_MEMORY_SIZE, or too many fields.
+        set_rollback()
+        return Response(
+            error_body(status=400, code="bad_request", message=gettext("The request was refused.")),
+            status=status.HTTP_400_BAD_REQUEST,
         )
     if isinstance(exc, Http404):
         # Http404's own text may name the model; "not found" says all a client may know.

@@ -111,7 +111,8 @@ class StrictChoiceField(forms.ChoiceField):
 
 
 def _schema(filter_: django_filters.Filter, schema: dict[str, Any]) -> None:
-    extend_schema_field(schema)(filter_)
+    label = filter_._label  # the label given, if any: it documents the parameter
+    extend_schema_field({**schema, "description": label} if label else schema)(filter_)
 
 
 class IntegerFilter(django_filters.Filter):
@@ -168,3 +169,26 @@ class ChoiceFilter(django_filters.ChoiceFilter):
     """One of ``choices``; the schema lists them as an enum."""
 
     field_class = StrictChoiceField
+
+
+class OrderingFilter(django_filters.OrderingFilter):
+    """``?ordering=name,-star``: each value is a documented key, ``-`` for descending.
+
+    ``expand`` lets one key stand for several fields, e.g. ``{"route": ("route__code",
+    "stop_order")}``. Cursor pagination appends the primary key to whatever is chosen.
+    """
+
+    def __init__(self, *args: Any, expand: dict[str, tuple[str, ...]] | None = None, **kwargs):
+        self.expand = expand or {}
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        terms: list[str] = []
+        for param in value:
+            descending = param.startswith("-")
+            key = param.lstrip("-")
+            fields = self.expand.get(key) or (self.param_map[key],)
+            terms += [f"-{field}" if descending else field for field in fields]
+        return qs.order_by(*terms)

@@ -87,6 +87,7 @@ def _resolve(model: type[Model], path: str) -> tuple[str, Field]:
     for index, part in enumerate(parts):
         try:
             field = current._meta.pk if part == "pk" else current._meta.get_field(part)
+            parts[index] = field.name
         except FieldDoesNotExist as exc:
             raise ImproperlyConfigured(f"Cannot page {model.__name__} by {path!r}.") from exc
         if index < len(parts) - 1:
@@ -168,7 +169,9 @@ class CursorPagination(BasePagination):
     def _signature(self, keys: list[OrderKey]) -> list[str]:
         return [("-" if key.descending else "") + key.path for key in keys]
 
-    def decode_cursor(self, request: Request, keys: list[OrderKey]) -> tuple[bool, list] | None:
+    def decode_cursor(
+        self, request: Request, keys: list[OrderKey]
+    ) -> tuple[bool, bool, list] | None:
         raw = request.query_params.get(self.cursor_query_param)
         if raw is None or raw == "":
             return None
@@ -203,7 +206,7 @@ class CursorPagination(BasePagination):
             ]
         except (DjangoValidationError, TypeError, ValueError) as exc:
             raise invalid from exc
-        return bool(data.get("r")), parsed
+        return bool(data.get("r")), bool(data.get("i")), parsed
 
     def encode_cursor(self, keys: list[OrderKey], row: Any, *, reverse: bool) -> str:
         values = [_encode(_read(row, key.path)) for key in keys]
@@ -213,8 +216,11 @@ class CursorPagination(BasePagination):
         return replace_query_param(self.base_url, self.cursor_query_param, token)
 
     # --- paging -------------------------------------------------------------------------
-    def _after(self, keys: list[OrderKey], values: list, *, reverse: bool) -> Q:
-        """Rows after ``values``: ``a > x OR (a = x AND b > y) OR …`` for the whole key."""
+    def _after(
+        self, keys: list[OrderKey], values: list, *, reverse: bool, inclusive: bool = False
+    ) -> Q:
+        """Rows after ``values``: ``a > x OR (a = x AND b > y) OR …`` for the whole key
+        (and the row at ``values`` itself when ``inclusive``)."""
         condition = Q(pk__in=[])
         equal = Q()
         for key, value in zip(keys, values, strict=True):
@@ -222,6 +228,8 @@ class CursorPagination(BasePagination):
             if after is not None:
                 condition |= equal & after
             equal &= key.equal(value)
+        if inclusive:
+            condition |= equal
         first, first_value = keys[0], values[0]
         if not first.nullable and first_value is not None:
             # A plain range on the leading column lets PostgreSQL walk its index.
@@ -238,11 +246,13 @@ class CursorPagination(BasePagination):
         self.base_url = remove_query_param(request.build_absolute_uri(), self.cursor_query_param)
         keys = self.get_ordering(queryset, view)
         cursor = self.decode_cursor(request, keys)
-        reverse, position = cursor if cursor is not None else (False, None)
+        reverse, inclusive, position = cursor if cursor is not None else (False, False, None)
 
         queryset = queryset.order_by(*(key.expression(reverse=reverse) for key in keys))
         if position is not None:
-            queryset = queryset.filter(self._after(keys, position, reverse=reverse))
+            queryset = queryset.filter(
+                self._after(keys, position, reverse=reverse, inclusive=inclusive)
+            )
         rows = list(queryset[: self.page_size + 1])
         has_more = len(rows) > self.page_size
         rows = rows[: self.page_size]
@@ -257,9 +267,15 @@ class CursorPagination(BasePagination):
             if (has_more and reverse) or (not reverse and position is not None):
                 self.previous_link = self.encode_cursor(keys, first, reverse=True)
         elif position is not None:
-            # The rows around the cursor are gone: offer the way back from where it pointed.
+            # Nothing past the cursor (rows were deleted): offer the way back from where it
+            # pointed, including the row it pointed at.
             token = signing.dumps(
-                {"o": self._signature(keys), "r": not reverse, "v": [_encode(v) for v in position]},
+                {
+                    "o": self._signature(keys),
+                    "r": not reverse,
+                    "i": not inclusive,
+                    "v": [_encode(v) for v in position],
+                },
                 salt=CURSOR_SALT,
             )
             link = replace_query_param(self.base_url, self.cursor_query_param, token)
@@ -313,3 +329,9 @@ class CursorPagination(BasePagination):
                 },
             },
         ]
+
+
+def in_page_order(queryset: QuerySet, view: Any = None) -> QuerySet:
+    """``queryset`` in exactly the order its pages would have (for streams such as exports)."""
+    keys = CursorPagination().get_ordering(queryset, view)
+    return queryset.order_by(*(key.expression(reverse=False) for key in keys))

@@ -10,6 +10,7 @@ using ``override_settings``) take effect at once. A scope whose rate is ``None``
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import re
 import time
@@ -17,9 +18,16 @@ from typing import Any
 
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
+
+logger = logging.getLogger(__name__)
+#: A cache that cannot be reached lets requests through (and says so in the log) rather than
+#: taking the whole API down with it.
+CACHE_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
 
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _SAFE_KEY = re.compile(r"[\w.:\-]{1,80}", re.ASCII)
@@ -60,16 +68,24 @@ class WindowRateThrottle(BaseThrottle):
         if not _SAFE_KEY.fullmatch(who):  # addresses come from headers: keep keys tame
             who = hashlib.sha256(who.encode("utf-8", "replace")).hexdigest()
         key = f"api-throttle:{scope}:{who}:{window}"
-        cache.add(key, 0, timeout=period + 1)
         try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr: this request opens a new window
-            cache.set(key, 1, timeout=period + 1)
-            count = 1
+            count = self._count(key, timeout=period + 1)
+        except CACHE_ERRORS:
+            logger.warning("API throttle cache unreachable; %s not limited", scope, exc_info=True)
+            return True
         if count > limit:
             self._wait = max(1, math.ceil((window + 1) * period - now))
             return False
         return True
+
+    @staticmethod
+    def _count(key: str, *, timeout: int) -> int:
+        cache.add(key, 0, timeout=timeout)
+        try:
+            return cache.incr(key)
+        except ValueError:  # expired between add and incr: this request opens a new window
+            cache.set(key, 1, timeout=timeout)
+            return 1
 
     def wait(self) -> float | None:
         return getattr(self, "_wait", None)

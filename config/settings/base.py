@@ -166,6 +166,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "config.api.negotiation.JSONFallbackNegotiation",
     "DEFAULT_SCHEMA_CLASS": "config.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "config.api.exceptions.api_exception_handler",
     # `format` is an ordinary query parameter (the export's csv/ndjson), not renderer selection.
@@ -193,6 +194,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "RetailerStatusEnum": "retailers.models.RetailerStatus",
         "CycleStatusEnum": "territory.models.CycleStatus",
+        "WeekdayEnum": "territory.models.Weekday",
     },
 }
 

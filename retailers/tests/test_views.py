@@ -143,15 +143,30 @@ def test_manager2_cannot_see_the_city_district(client, demo):
 
 def test_retailer_detail_shows_fields_and_history_but_never_the_account_number(client, demo):
     shop = city("A").filter(payment_method="e_settlement").first()
-    login(client, demo["manager"])
+    account = shop.settlement_account
+    login(client, demo["supervisor"])
     response = client.get(reverse("retailers:detail", args=[shop.pk]))
     assert response.status_code == 200
     body = response.content.decode()
     assert shop.licence_number in body
     assert shop.name in body
-    assert shop.settlement_account.masked_account_number in body
-    assert shop.settlement_account.account_number not in body
+    assert f"{account.bank_name} {account.masked_account_number}" in body
+    assert account.account_number not in body
     assert "Star history" in body
+
+
+def test_account_managers_do_not_see_settlement_accounts(client, demo):
+    shop = city("A").filter(payment_method="e_settlement").first()
+    account = shop.settlement_account
+    login(client, demo["manager"])
+    response = client.get(reverse("retailers:detail", args=[shop.pk]))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert shop.licence_number in body
+    assert "Settlement account" not in body
+    assert account.masked_account_number not in body
+    assert account.account_number not in body
+    assert "E-settlement" in body  # the payment method itself is not settlement data
 
 
 def test_missing_retailer_is_404(client, demo):

@@ -458,3 +458,17 @@ def test_list_pages_do_not_grow_queries_with_rows(client, world):
     for days in range(2, 8):
         VisitFactory(retailer=shop, checked_in_at=timezone.now() - dt.timedelta(days=days))
     assert _queries(client, reverse("visits:card", args=[shop.pk])) == one
+
+
+def test_card_shows_the_masked_account_to_supervisors_only(client, demo):
+    shop = Retailer.objects.filter(
+        route__district__code="YC-CQ", payment_method="e_settlement", status="active"
+    ).first()
+    masked = shop.settlement_account.masked_account_number
+    client.force_login(demo["supervisor"])
+    body = client.get(reverse("visits:card", args=[shop.pk])).content.decode()
+    assert masked in body
+    assert shop.settlement_account.account_number not in body
+    client.force_login(demo["manager"])
+    body = client.get(reverse("visits:card", args=[shop.pk])).content.decode()
+    assert masked not in body

@@ -1,0 +1,195 @@
+"""``/api/v1/retailers/``: list, detail and bulk export, scoped like the pages.
+
+Visibility is ``selectors.visible_retailers(user)``: another route's retailer answers 404.
+Settlement data (bank, masked account number) is shown only to roles allowed to see it
+(``accounts.permissions.can_view_settlement_data``); for others it is ``null``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import QuerySet
+from django.http import StreamingHttpResponse
+from django.urls import path
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_filters.rest_framework import DjangoFilterBackend
+from django_filters.utils import translate_validation
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers
+from rest_framework.generics import GenericAPIView, ListAPIView, RetrieveAPIView
+from rest_framework.request import Request
+
+from accounts.permissions import can_view_settlement_data
+from config.api.pagination import in_page_order
+from config.api.schema import error_response
+from config.api.throttling import DEFAULT_THROTTLES, ScopedRateThrottle
+from retailers import export, selectors
+from retailers.filters import RetailerExportFilter, RetailerFilter
+from retailers.models import Retailer
+
+#: Rows fetched from the server-side cursor at a time.
+FETCH_SIZE = 2000
+
+
+class SettlementSummarySerializer(serializers.Serializer):
+    bank_name = serializers.CharField()
+    account_number_masked = serializers.CharField(
+        help_text=_("Only the last 4 digits: **** **** 1234.")
+    )
+
+
+class RetailerSerializer(serializers.ModelSerializer):
+    route_code = serializers.CharField(source="route.code", read_only=True)
+    district = serializers.IntegerField(source="route.district_id", read_only=True)
+    district_code = serializers.CharField(source="route.district.code", read_only=True)
+    e_settlement = serializers.BooleanField(source="is_e_settlement", read_only=True)
+    settlement_account = serializers.SerializerMethodField(
+        help_text=_("Null when there is none, or when your role may not see settlement data.")
+    )
+
+    class Meta:
+        model = Retailer
+        fields = [
+            "id",
+            "licence_number",
+            "name",
+            "owner_name",
+            "phone",
+            "address",
+            "route",
+            "route_code",
+            "district",
+            "district_code",
+            "stop_order",
+            "star",
+            "business_type",
+            "integrity_level",
+            "status",
+            "ordering_channel",
+            "payment_method",
+            "e_settlement",
+            "needs_assistance",
+            "is_standard_store",
+            "is_demonstration_store",
+            "latitude",
+            "longitude",
+            "opened_on",
+            "created_at",
+            "updated_at",
+            "settlement_account",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(SettlementSummarySerializer(allow_null=True))
+    def get_settlement_account(self, retailer: Retailer) -> dict[str, str] | None:
+        if not self.context.get("with_settlement"):
+            return None
+        try:
+            account = retailer.settlement_account
+        except ObjectDoesNotExist:
+            return None
+        return {
+            "bank_name": account.bank_name,
+            "account_number_masked": account.masked_account_number,
+        }
+
+
+class RetailerScopeMixin:
+    """The visible retailers, with settlement data joined only for roles that may see it."""
+
+    request: Request
+
+    def with_settlement(self) -> bool:
+        return can_view_settlement_data(self.request.user)
+
+    def get_queryset(self) -> QuerySet[Retailer]:
+        return selectors.retailer_api_list(
+            user=self.request.user, with_settlement=self.with_settlement()
+        )
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "with_settlement": self.with_settlement()}
+
+
+class RetailerListApi(RetailerScopeMixin, ListAPIView):
+    """Visible retailers of every status (closures included, so sync clients learn of them)."""
+
+    serializer_class = RetailerSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = RetailerFilter
+    ordering = ("id",)
+
+
+class RetailerDetailApi(RetailerScopeMixin, RetrieveAPIView):
+    serializer_class = RetailerSerializer
+
+    @extend_schema(
+        responses={
+            200: RetailerSerializer,
+            404: error_response(_("No such retailer on your routes.")),
+        }
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any):
+        return super().get(request, *args, **kwargs)
+
+
+# --- export ---------------------------------------------------------------------------------
+class RetailerExportApi(RetailerScopeMixin, GenericAPIView):
+    """Every visible retailer matching the filters, streamed in constant memory.
+
+    Same filters and ordering as the list, no pagination: one request syncs the whole set.
+    """
+
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = RetailerExportFilter
+    ordering = ("id",)
+    pagination_class = None
+    throttle_classes = [*DEFAULT_THROTTLES, ScopedRateThrottle]
+    throttle_scope = "export"
+
+    @extend_schema(
+        responses={
+            (200, "text/csv"): OpenApiTypes.STR,
+            (200, "application/x-ndjson"): OpenApiTypes.STR,
+        },
+        summary=_("Export retailers as CSV or NDJSON"),
+    )
+    def get(self, request: Request) -> StreamingHttpResponse:
+        with_settlement = self.with_settlement()
+        filterset = RetailerExportFilter(
+            request.query_params,
+            queryset=selectors.visible_retailers(request.user),
+            request=request,
+        )
+        if not filterset.is_valid():
+            raise translate_validation(filterset.errors)
+        queryset = in_page_order(filterset.qs, self)  # the list's order, end to end
+        columns = export.paths(with_settlement=with_settlement)
+        rows = queryset.values_list(*columns).iterator(chunk_size=FETCH_SIZE)
+        export_format = filterset.form.cleaned_data.get("format") or "csv"
+        if export_format == "ndjson":
+            chunks = export.ndjson_chunks(rows)
+            content_type = "application/x-ndjson; charset=utf-8"
+        else:
+            chunks = export.csv_chunks(rows)
+            content_type = "text/csv; charset=utf-8"
+        if request.method == "HEAD":
+            chunks = iter(())  # the headers only: no query runs
+        response = StreamingHttpResponse(chunks, content_type=content_type)
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        response["Content-Disposition"] = (
+            f'attachment; filename="retailers-{stamp}.{export_format}"'
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+urlpatterns = [
+    path("retailers/", RetailerListApi.as_view(), name="retailer-list"),
+    path("retailers/export/", RetailerExportApi.as_view(), name="retailer-export"),
+    path("retailers/<int:pk>/", RetailerDetailApi.as_view(), name="retailer-detail"),
+]
