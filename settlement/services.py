@@ -708,6 +708,7 @@ def debit_retry(*, order: Order, by: User) -> Debit:
     """
     if not visible_retailers(by).filter(pk=order.retailer_id).exists():
         raise ApplicationError(_("This order is not on your routes."))
+    order.refresh_from_db(fields=["status", "total_amount"])
     if order.status != OrderStatus.PAYMENT_FAILED:
         raise ApplicationError(_("Only an order whose payment failed can be retried."))
     account = SettlementAccount.objects.filter(retailer_id=order.retailer_id).first()
