@@ -470,16 +470,23 @@ class BalanceCheck:
         return [c for c in self.changes if not c.stale]
 
 
-def _accounts_by_reference(references) -> dict[str, SettlementAccount]:
-    accounts = SettlementAccount.objects.filter(reference__in=references).only(
-        "pk", "reference", "balance", "balance_as_of", "retailer_id", "status"
-    )
+def _accounts_by_reference(references, *, by: User | None) -> dict[str, SettlementAccount]:
+    """The accounts named, among those ``by`` may see (``None``: the system, all of them)."""
+    accounts = SettlementAccount.objects.filter(reference__in=references)
+    if by is not None:
+        accounts = accounts.filter(retailer__in=visible_retailers(by))
+    accounts = accounts.only("pk", "reference", "balance", "balance_as_of", "retailer_id", "status")
     return {a.reference: a for a in accounts}
 
 
-def balance_entries_check(entries: Sequence[tuple[int, BalanceEntry]]) -> BalanceCheck:
-    """Check balances (row number, entry) against the accounts; nothing is written."""
-    accounts = _accounts_by_reference({e.reference for _n, e in entries})
+def balance_entries_check(
+    entries: Sequence[tuple[int, BalanceEntry]], *, by: User | None = None
+) -> BalanceCheck:
+    """Check balances (row number, entry) against the accounts; nothing is written.
+
+    A reference that names no account ``by`` may see is an error, like an unknown one.
+    """
+    accounts = _accounts_by_reference({e.reference for _n, e in entries}, by=by)
     latest = timezone.now() + BALANCE_CLOCK_SKEW
     changes, errors, seen = [], [], {}
     for number, entry in entries:
@@ -507,7 +514,7 @@ def balance_entries_check(entries: Sequence[tuple[int, BalanceEntry]]) -> Balanc
     return BalanceCheck(changes=changes, errors=errors)
 
 
-def balance_file_check(*, text: str) -> BalanceCheck:
+def balance_file_check(*, text: str, by: User | None = None) -> BalanceCheck:
     """Check a bank balance file ``reference,balance,as_of`` (the dry run)."""
     parsed = imports.read_rows(text, columns=BALANCE_COLUMNS, required=BALANCE_COLUMNS)
     errors = list(parsed.errors)
@@ -533,7 +540,7 @@ def balance_file_check(*, text: str) -> BalanceCheck:
             )
         if balance is not None and as_of is not None:
             entries.append((number, BalanceEntry(row["reference"], balance, as_of)))
-    check = balance_entries_check(entries)
+    check = balance_entries_check(entries, by=by)
     check.errors = sorted(errors + check.errors, key=lambda e: e.row)
     return check
 
@@ -567,9 +574,9 @@ def _apply_balances(check: BalanceCheck) -> BalanceUpdate:
 
 
 @transaction.atomic
-def balances_update(*, entries: Sequence[BalanceEntry]) -> BalanceUpdate:
+def balances_update(*, entries: Sequence[BalanceEntry], by: User | None = None) -> BalanceUpdate:
     """Record balances pushed by the bank (API): all or nothing, the newest value wins."""
-    return _apply_balances(balance_entries_check(list(enumerate(entries, start=1))))
+    return _apply_balances(balance_entries_check(list(enumerate(entries, start=1)), by=by))
 
 
 @transaction.atomic
@@ -579,10 +586,10 @@ def balance_file_apply(*, text: str) -> BalanceUpdate:
 
 
 @transaction.atomic
-def balance_import_apply(*, batch: ImportBatch) -> BalanceUpdate:
+def balance_import_apply(*, batch: ImportBatch, by: User | None = None) -> BalanceUpdate:
     """Apply a previewed balance file (the page): all or nothing, and only once."""
     _claim_batch(batch, kind=ImportKind.BALANCES)
-    result = _apply_balances(balance_file_check(text=batch.content))
+    result = _apply_balances(balance_file_check(text=batch.content, by=by))
     ImportBatch.objects.filter(pk=batch.pk).update(
         rows=result.updated + result.stale,
         summary=_("%(updated)s balances updated, %(stale)s older ones ignored.")

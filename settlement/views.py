@@ -206,7 +206,7 @@ def balance_import(request: HttpRequest) -> HttpResponse:
         request,
         kind=ImportKind.BALANCES,
         template="settlement/balance_import.html",
-        check=lambda text: services.balance_file_check(text=text),
+        check=lambda text: services.balance_file_check(text=text, by=request.user),
     )
 
 
@@ -215,7 +215,7 @@ def balance_import(request: HttpRequest) -> HttpResponse:
 def balance_import_apply(request: HttpRequest, pk: int) -> HttpResponse:
     batch = _batch(request, pk, ImportKind.BALANCES)
     try:
-        result = services.balance_import_apply(batch=batch)
+        result = services.balance_import_apply(batch=batch, by=request.user)
     except ApplicationError as exc:
         for message in _error_messages(exc):
             messages.error(request, message)

@@ -58,7 +58,7 @@ class World:
         self.brand = BrandFactory(wholesale_price=Decimal("100.00"), list_price=Decimal("102.00"))
 
     def retailer(self, *, balance: str | None = "1000.00", **kwargs):
-        retailer = RetailerFactory(route=self.route, **kwargs)
+        retailer = RetailerFactory(**{"route": self.route, **kwargs})
         if balance is not None:
             AccountFactory(retailer=retailer, balance=Decimal(balance))
         return retailer

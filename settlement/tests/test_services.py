@@ -519,7 +519,8 @@ def test_reminders_go_to_e_settlement_retailers_below_their_expected_order(world
     assert services.balance_reminders_create(day=day) == 3
     reminders = {r.retailer: r for r in world.cycle.balance_reminders.all()}
     assert set(reminders) == {short, big, assisted}
-    assert no_history not in reminders and old_shop not in reminders
+    assert no_history not in reminders
+    assert old_shop not in reminders
     r = reminders[short]
     assert (r.order_date, r.expected_amount, r.balance, r.large, r.help_deposit) == (
         world.order_date,
@@ -578,10 +579,13 @@ def test_due_reminders_are_sent_once_without_the_account_number(world):
     assert services.reminders_send_due(now=morning) == 1  # the other on the order day
     reminders = world.cycle.balance_reminders.select_related("notification")
     sent = {r.retailer_id: r for r in reminders}
-    assert sent[big.pk].sent_at == evening and sent[small.pk].sent_at == morning
+    assert sent[big.pk].sent_at == evening
+    assert sent[small.pk].sent_at == morning
     note = sent[big.pk].notification
     assert note.phone == "13800001234"
-    assert big.name in note.text and "1020.00" in note.text and "100.00" in note.text
+    assert big.name in note.text
+    assert "1020.00" in note.text
+    assert "100.00" in note.text
     assert big.settlement_account.account_number not in note.text
     # A reminder for an order day that has passed is not sent any more.
     late = world.retailer(balance="0.00")
@@ -605,7 +609,8 @@ def test_the_manager_records_help_to_deposit(world):
             reminder=world.cycle.balance_reminders.get(retailer=plain), by=world.manager
         )
     done = services.reminder_mark_helped(reminder=reminder, by=world.manager)
-    assert done.helped_by == world.manager and done.helped_at is not None
+    assert done.helped_by == world.manager
+    assert done.helped_at is not None
 
 
 # --- Month-end rebates ----------------------------------------------------------------------
