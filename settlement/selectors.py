@@ -294,8 +294,10 @@ def settlement_dashboard(*, user: User, cycle: Cycle, district: District | None)
     routes = visible_routes(user).order_by("district__code", "code")
     if district is not None:
         routes = routes.filter(district=district)
+    routes = list(routes)
+    several = len({r.district_id for r in routes}) > 1
     by_route = {
-        r.pk: DebitStats(label=r.code if district else f"{r.district.name} {r.code}", key=r)
+        r.pk: DebitStats(label=f"{r.district.name} {r.code}" if several else r.code, key=r)
         for r in routes
     }
     total = DebitStats(label="total")
