@@ -7,6 +7,7 @@ import kombu.pools
 import pytest
 from django.db.models import Sum
 
+from config.celery import app
 from settlement import tasks
 from settlement.models import (
     BalanceReminder,
@@ -22,17 +23,26 @@ from settlement.tests.factories import World
 from tests.worker import Worker, wait_until
 
 
+def _drop_broker_pools() -> None:
+    kombu.pools.reset()
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+    app.amqp._producer_pool = None
+
+
 @pytest.fixture(autouse=True)
 def fresh_broker_pools():
-    """Drop kombu's process-wide producer pools before each test.
+    """Drop kombu's process-wide producer pools before and after each test.
 
     ``tests.worker.point_app_at`` closes the app's connection pool when a worker test ends,
-    but kombu keeps a producer pool per broker URL that still points at it; the next worker
-    test on the same URL would fail with "Acquire on closed pool".
+    but kombu keeps a producer pool per broker URL that may still point at it; the next test
+    sending on the same URL (even eagerly, which acquires a producer too) would fail with
+    "Acquire on closed pool".
     """
-    kombu.pools.reset()
+    _drop_broker_pools()
     yield
-    kombu.pools.reset()
+    _drop_broker_pools()
 
 
 def succeeded(worker, name: str) -> int:
