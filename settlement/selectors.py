@@ -24,6 +24,7 @@ from django.db.models import (
 )
 
 from accounts.models import User
+from accounts.permissions import can_view_settlement_data
 from retailers.selectors import visible_retailers
 from settlement.models import (
     BalanceReminder,
@@ -40,17 +41,6 @@ from territory.selectors import visible_routes
 
 FAILURES_SHOWN = 200
 TREND_CYCLES = 8
-
-
-def can_view_settlement_data(user: User) -> bool:
-    """Who may see settlement accounts (masked numbers, balances of the whole district).
-
-    The same rule as ``accounts.permissions.can_view_settlement_data`` on the API branch:
-    supervisors and administrators. Defined here until that module is merged.
-    """
-    return bool(
-        user.is_authenticated and user.is_active and (user.is_supervisor or user.is_administrator)
-    )
 
 
 def _scoped(queryset: QuerySet, user: User, *, prefix: str) -> QuerySet:

@@ -385,11 +385,16 @@ def _claim_batch(batch: ImportBatch, *, kind: str) -> None:
         raise ApplicationError(_("This file has been applied already."))
 
 
-def rejected(errors: Sequence[imports.RowError]) -> ApplicationError:
+def rejected(errors: Sequence[imports.RowError], *, field: str = "file") -> ApplicationError:
     shown = [str(e) for e in errors[:50]]
     if len(errors) > 50:
         shown.append(_("… and %(n)s more errors.") % {"n": len(errors) - 50})
-    return ApplicationError(_("The file was rejected; nothing was changed."), extra={"file": shown})
+    message = (
+        _("The file was rejected; nothing was changed.")
+        if field == "file"
+        else _("The balances were rejected; nothing was changed.")
+    )
+    return ApplicationError(message, extra={field: shown})
 
 
 def import_text(data: bytes) -> str:
@@ -551,9 +556,9 @@ class BalanceUpdate:
     stale: int
 
 
-def _apply_balances(check: BalanceCheck) -> BalanceUpdate:
+def _apply_balances(check: BalanceCheck, *, field: str = "file") -> BalanceUpdate:
     if not check.ok:
-        raise rejected(check.errors)
+        raise rejected(check.errors, field=field)
     ids = [c.account.pk for c in check.changes]
     # Lock the accounts, then compare with what is known at this moment, not at preview time.
     current = {
@@ -574,9 +579,16 @@ def _apply_balances(check: BalanceCheck) -> BalanceUpdate:
 
 
 @transaction.atomic
-def balances_update(*, entries: Sequence[BalanceEntry], by: User | None = None) -> BalanceUpdate:
-    """Record balances pushed by the bank (API): all or nothing, the newest value wins."""
-    return _apply_balances(balance_entries_check(list(enumerate(entries, start=1)), by=by))
+def balances_update(
+    *, entries: Sequence[BalanceEntry], by: User | None = None, field: str = "balances"
+) -> BalanceUpdate:
+    """Record balances pushed by the bank (API): all or nothing, the newest value wins.
+
+    Errors name the entry as "Row N", N counting from 1, under ``field``.
+    """
+    return _apply_balances(
+        balance_entries_check(list(enumerate(entries, start=1)), by=by), field=field
+    )
 
 
 @transaction.atomic

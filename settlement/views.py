@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.permissions import can_view_settlement_data
 from config.errors import ApplicationError
 from settlement import selectors, services, tasks
 from settlement.forms import (
@@ -39,7 +40,7 @@ def settlement_data_required(view):
 
     @wraps(view)
     def wrapped(request, *args, **kwargs):
-        if not selectors.can_view_settlement_data(request.user):
+        if not can_view_settlement_data(request.user):
             raise PermissionDenied
         return view(request, *args, **kwargs)
 
@@ -117,7 +118,7 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404 from exc
     context = {
         "order": order,
-        "show_account": selectors.can_view_settlement_data(request.user),
+        "show_account": can_view_settlement_data(request.user),
     }
     return render(request, "settlement/order_detail.html", context)
 
@@ -309,8 +310,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "form": form,
         "data": data,
         "trend_data": trend_data,
-        "show_account": selectors.can_view_settlement_data(request.user),
-        "can_import": selectors.can_view_settlement_data(request.user),
+        "show_account": can_view_settlement_data(request.user),
+        "can_import": can_view_settlement_data(request.user),
     }
     return render(request, template, context)
 

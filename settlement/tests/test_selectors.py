@@ -4,6 +4,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from accounts.permissions import can_view_settlement_data
 from settlement import selectors, services
 from settlement.models import BalanceReminder, DebitStatus, SettlementAccount
 from settlement.tests.factories import World
@@ -143,9 +144,9 @@ def test_order_list_is_one_query_and_scoped(demo, django_assert_num_queries):
 
 
 def test_only_supervisors_and_admins_see_settlement_accounts(demo):
-    assert selectors.can_view_settlement_data(demo["supervisor"]) is True
-    assert selectors.can_view_settlement_data(demo["admin"]) is True
-    assert selectors.can_view_settlement_data(demo["manager"]) is False
+    assert can_view_settlement_data(demo["supervisor"]) is True
+    assert can_view_settlement_data(demo["admin"]) is True
+    assert can_view_settlement_data(demo["manager"]) is False
     assert selectors.visible_accounts(demo["manager"]).count() == 0
     city = selectors.visible_accounts(demo["supervisor"])
     assert city.count() == 278
