@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.utils import timezone
+from django.conf import settings
+from django.utils import timezone, translation
 
 from catalog.models import Brand
 from config.dates import week_start
@@ -184,7 +185,7 @@ def _seed_settlement(ctx: DemoContext, orders: list[Order], cycles: list[Cycle])
     rng = ctx.rng("settlement.debits")
     recent = {c.pk for c in cycles[-2:]}
     history: dict[int, list[Decimal]] = {}  # retailer → totals of its earlier orders
-    reminders, debits, notifications = [], [], []
+    reminders, debits = [], []
     for order in sorted(orders, key=lambda o: (o.cycle.start_date, o.retailer.licence_number)):
         retailer = order.retailer
         account = getattr(retailer, "settlement_account", None)
@@ -234,15 +235,16 @@ def _seed_settlement(ctx: DemoContext, orders: list[Order], cycles: list[Cycle])
             else:
                 order.status = OrderStatus.PAYMENT_FAILED
     BalanceReminder.objects.bulk_create(reminders, batch_size=2000)
-    for reminder in reminders:
-        notifications.append(
+    with translation.override(settings.LANGUAGE_CODE):
+        notifications = [
             Notification(
                 reminder=reminder,
                 phone=reminder.retailer.phone,
                 text=services.reminder_text(reminder),
                 created_at=reminder.sent_at,
             )
-        )
+            for reminder in reminders
+        ]
     Notification.objects.bulk_create(notifications, batch_size=2000)
     Debit.objects.bulk_create(debits, batch_size=2000)
     Order.objects.bulk_update(orders, ["status"], batch_size=2000)

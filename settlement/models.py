@@ -346,8 +346,9 @@ class BalanceReminder(models.Model):
         ]
         indexes = [
             models.Index(fields=["cycle", "retailer"], name="reminder_cycle_retailer"),
+            # The sending job walks the unsent reminders in (send_after, id) order.
             models.Index(
-                fields=["send_after"],
+                fields=["send_after", "id"],
                 condition=models.Q(sent_at__isnull=True),
                 name="reminder_unsent",
             ),
