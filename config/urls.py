@@ -11,6 +11,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("accounts.urls")),
     path("retailers/", include("retailers.urls")),
+    path("settlement/", include("settlement.urls")),
     path("visits/", include("visits.urls")),
     path("api/v1/", include("config.api.urls")),
     path("admin/", admin.site.urls),

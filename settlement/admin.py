@@ -2,7 +2,15 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from settlement.models import SettlementAccount, account_number_validator
+from settlement.models import (
+    BalanceReminder,
+    Debit,
+    Order,
+    OrderLine,
+    Rebate,
+    SettlementAccount,
+    account_number_validator,
+)
 
 
 class SettlementAccountForm(forms.ModelForm):
@@ -64,3 +72,74 @@ class SettlementAccountAdmin(admin.ModelAdmin):
     @admin.display(description=_("account number"))
     def masked_account_number(self, obj: SettlementAccount) -> str:
         return obj.masked_account_number
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Orders, debits, reminders and rebates change only through the services (pages, jobs,
+    API): the admin shows them and never edits them."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class OrderLineInline(admin.TabularInline):
+    model = OrderLine
+    fields = ("brand", "cartons", "unit_price", "wholesale_price")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyAdmin):
+    list_display = ("pk", "retailer", "cycle", "channel", "status", "total_amount", "ordered_at")
+    list_filter = ("status", "channel", "cycle")
+    search_fields = ("retailer__name", "retailer__licence_number", "external_ref")
+    list_select_related = ("retailer", "cycle")
+    raw_id_fields = ("retailer", "entered_by", "rebate")
+    inlines = [OrderLineInline]
+
+
+@admin.register(Debit)
+class DebitAdmin(ReadOnlyAdmin):
+    list_display = ("idempotency_key", "order", "attempt", "status", "amount", "created_at")
+    list_filter = ("status", "attempt")
+    search_fields = ("idempotency_key", "order__retailer__name", "bank_reference")
+    list_select_related = ("order",)
+    raw_id_fields = ("order", "account", "requested_by")
+
+
+@admin.register(BalanceReminder)
+class BalanceReminderAdmin(ReadOnlyAdmin):
+    list_display = (
+        "retailer",
+        "cycle",
+        "order_date",
+        "expected_amount",
+        "balance",
+        "large",
+        "help_deposit",
+        "sent_at",
+    )
+    list_filter = ("large", "help_deposit", "cycle")
+    search_fields = ("retailer__name", "retailer__licence_number")
+    list_select_related = ("retailer", "cycle")
+    raw_id_fields = ("retailer", "helped_by")
+
+
+@admin.register(Rebate)
+class RebateAdmin(ReadOnlyAdmin):
+    list_display = ("retailer", "month", "amount", "orders_count")
+    list_filter = ("month",)
+    search_fields = ("retailer__name", "retailer__licence_number")
+    list_select_related = ("retailer",)
+    raw_id_fields = ("retailer",)

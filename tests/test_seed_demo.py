@@ -10,7 +10,14 @@ from accounts.models import User
 from config.dates import quarter_start
 from retailers.models import Retailer, RetailerStatus, StarChange
 from retailers.selectors import district_summary
-from settlement.models import SettlementAccount
+from settlement.models import (
+    BalanceReminder,
+    Debit,
+    Order,
+    Rebate,
+    RebateRun,
+    SettlementAccount,
+)
 from territory.models import Branch, District
 
 
@@ -114,7 +121,8 @@ def test_seed_is_deterministic(demo):
         )
 
     first = snapshot()
-    SettlementAccount.objects.all().delete()
+    for model in (BalanceReminder, Debit, Order, Rebate, RebateRun, SettlementAccount):
+        model.objects.all().delete()
     Retailer.objects.all().delete()
     run_seed()
     assert snapshot() == first

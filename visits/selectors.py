@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from retailers.models import Retailer
+from settlement.selectors import BalanceWarning, balance_warnings
 from retailers.selectors import visible_retailers
 from territory.models import Cycle, District, Route
 from territory.selectors import route_scope, visible_routes
@@ -74,16 +75,34 @@ class Badge:
     title: str = ""
 
 
-def extra_badges(*, user: User, retailer_ids: Iterable[int]) -> dict[int, list[Badge]]:
+def _balance_badge(warning: BalanceWarning) -> Badge:
+    amounts = _("Balance ¥%(balance)s, expected order ¥%(expected)s (order day %(day)s)") % {
+        "balance": warning.balance,
+        "expected": warning.expected_amount,
+        "day": warning.order_date,
+    }
+    if warning.help_deposit and not warning.helped:
+        return Badge(_("Help deposit"), "bad", amounts)
+    if warning.helped:
+        return Badge(_("Deposit helped"), "ok", amounts)
+    return Badge(_("Low balance"), "warn", amounts)
+
+
+def extra_badges(
+    *, user: User, retailer_ids: Iterable[int], day: dt.date | None = None
+) -> dict[int, list[Badge]]:
     """Per retailer, the flags other capabilities raise for the account manager's day.
 
-    The one place that gathers them for Today and the retailer card. Settlement (balance
-    warnings, DESIGN §2.3) and allocation (published scarce-brand awards, §2.5) add theirs here
-    through their selectors, e.g. ``settlement.selectors.balance_warnings(user=…,
-    retailer_ids=…)`` and ``allocation.selectors.published_awards(user=…, retailer_ids=…)``;
-    each must answer for all the retailers in one query.
+    The one place that gathers them for Today and the retailer card: balance warnings and
+    help-deposit requests from settlement (DESIGN §2.3) and published scarce-brand awards
+    from allocation (§2.5). Each source answers for all the retailers in one query.
     """
+    wanted = set(retailer_ids)
+    day = day or timezone.localdate()
     badges: dict[int, list[Badge]] = defaultdict(list)
+    for retailer_id, warning in balance_warnings(user=user, day=day).items():
+        if retailer_id in wanted:
+            badges[retailer_id].append(_balance_badge(warning))
     return badges
 
 
@@ -145,7 +164,7 @@ def today_rows(*, user: User, day: dt.date) -> list[TodayRow]:
     # The route of the day first, in stop order; then extra visits on other routes.
     entries.sort(key=lambda e: e.route.visit_weekday != day.weekday())
     policies = policies_by_star()
-    badges = extra_badges(user=user, retailer_ids=[e.retailer_id for e in entries])
+    badges = extra_badges(user=user, retailer_ids=[e.retailer_id for e in entries], day=day)
     return [
         TodayRow(
             entry=entry,

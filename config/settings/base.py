@@ -230,7 +230,44 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "visits.tasks.plan_visits",
         "schedule": crontab(hour=0, minute=30, day_of_week="mon"),
     },
+    # E-settlement (DESIGN §2.3, §2.4, §6): remind the day before order day, send the
+    # order-day reminders in the morning, debit the day's orders in the evening, and pay the
+    # month-end rebates on the first of the month.
+    "settlement-create-balance-reminders": {
+        "task": "settlement.tasks.create_balance_reminders",
+        "schedule": crontab(hour=15, minute=0),
+    },
+    "settlement-send-due-reminders": {
+        "task": "settlement.tasks.send_due_reminders",
+        "schedule": crontab(hour=7, minute=30),
+    },
+    "settlement-debit-placed-orders": {
+        "task": "settlement.tasks.debit_placed_orders",
+        "schedule": crontab(hour=20, minute=0),
+    },
+    "settlement-month-end-rebates": {
+        "task": "settlement.tasks.create_month_end_rebates",
+        "schedule": crontab(day_of_month=1, hour=2, minute=0),
+    },
 }
+
+# --- E-settlement (settlement app) ----------------------------------------------------------
+# Adapters, chosen by dotted path: the bank that debits orders and the SMS gateway.
+SETTLEMENT_BANK = env_str("SETTLEMENT_BANK", "settlement.bank.SimulatedBank")
+SETTLEMENT_NOTIFIER = env_str("SETTLEMENT_NOTIFIER", "settlement.notify.RecordingNotifier")
+# The simulated bank waits this long per debit (tests use it to kill a worker mid-batch).
+SETTLEMENT_SIMULATED_BANK_DELAY_MS = env_int("SETTLEMENT_SIMULATED_BANK_DELAY_MS", 0)
+# Expected order amount: the average order total over the last N cycles with an order.
+SETTLEMENT_REMINDER_CYCLES = env_int("SETTLEMENT_REMINDER_CYCLES", 4)
+# "Large busy" retailers (reminded the day before, before the order call): star at least this,
+# or an expected order amount at least this (yuan).
+SETTLEMENT_LARGE_STAR = env_int("SETTLEMENT_LARGE_STAR", 4)
+SETTLEMENT_LARGE_EXPECTED_AMOUNT = env_int("SETTLEMENT_LARGE_EXPECTED_AMOUNT", 8000)
+# The other reminders are sent on the morning of order day, from this hour.
+SETTLEMENT_ORDER_DAY_REMINDER_HOUR = env_int("SETTLEMENT_ORDER_DAY_REMINDER_HOUR", 7)
+SETTLEMENT_DEBIT_CHUNK_SIZE = env_int("SETTLEMENT_DEBIT_CHUNK_SIZE", 200)
+SETTLEMENT_DEBIT_SUCCESS_GOAL = env_int("SETTLEMENT_DEBIT_SUCCESS_GOAL", 95)
+SETTLEMENT_IMPORT_MAX_BYTES = env_int("SETTLEMENT_IMPORT_MAX_BYTES", 2 * 1024 * 1024)
 
 # --- Demo data ------------------------------------------------------------------------------
 # Seeders run by ``manage.py seed_demo`` in this order; each app adds its own (DESIGN §3).

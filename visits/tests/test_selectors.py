@@ -149,7 +149,7 @@ def test_today_rows_in_route_and_stop_order_with_what_to_know(world, planned, mo
     monkeypatch.setattr(
         selectors,
         "extra_badges",
-        lambda *, user, retailer_ids: {four.pk: [Badge("余额不足", "warn")]},
+        lambda *, user, retailer_ids, day=None: {four.pk: [Badge("余额不足", "warn")]},
     )
     rows = selectors.today_rows(user=world.am1, day=monday)
     # Route R1 (Monday's route) in stop order, then the extra visit of R2's 5★.
@@ -166,7 +166,8 @@ def test_today_rows_in_route_and_stop_order_with_what_to_know(world, planned, mo
 
 
 def test_today_rows_query_count_is_constant(world, planned, django_assert_num_queries):
-    with django_assert_num_queries(3):
+    # Plan rows, follow-ups, policies, and one for the balance warnings.
+    with django_assert_num_queries(4):
         rows = selectors.today_rows(user=world.am1, day=world.c1.start_date)
         assert len(rows) == 8
         assert [row.retailer.name for row in rows]
@@ -199,3 +200,32 @@ def test_retailer_card(known):
     assert not selectors.retailer_card(user=w.boss, retailer=shop).can_log
     open_card = selectors.retailer_card(user=w.am2, retailer=w.shops_r3[2])
     assert open_card.open_visit is not None
+
+
+def test_badges_show_balance_warnings_for_the_day(world, planned):
+    from decimal import Decimal
+
+    from settlement.models import BalanceReminder
+
+    monday = world.c1.start_date
+    helpless, busy, elsewhere = world.shops_r1[0], world.shops_r1[1], world.shops_r1[2]
+    common = {
+        "cycle": world.c1,
+        "order_date": monday,
+        "expected_amount": Decimal("900.00"),
+        "balance": Decimal("120.50"),
+        "send_after": timezone.now(),
+    }
+    BalanceReminder.objects.create(retailer=helpless, help_deposit=True, **common)
+    BalanceReminder.objects.create(retailer=busy, large=True, **common)
+    badges = selectors.extra_badges(
+        user=world.am1, retailer_ids=[helpless.pk, busy.pk, elsewhere.pk], day=monday
+    )
+    assert [(b.label, b.tone) for b in badges[helpless.pk]] == [("Help deposit", "bad")]
+    assert [(b.label, b.tone) for b in badges[busy.pk]] == [("Low balance", "warn")]
+    assert "120.50" in badges[busy.pk][0].title
+    assert elsewhere.pk not in badges
+    # Another manager sees none of them; a day later the order day has passed.
+    assert selectors.extra_badges(user=world.am2, retailer_ids=[helpless.pk], day=monday) == {}
+    later = monday + dt.timedelta(days=1)
+    assert selectors.extra_badges(user=world.am1, retailer_ids=[helpless.pk], day=later) == {}
