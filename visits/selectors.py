@@ -14,8 +14,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from retailers.models import Retailer
-from settlement.selectors import BalanceWarning, balance_warnings
 from retailers.selectors import visible_retailers
+from settlement.selectors import BalanceWarning, balance_warnings
 from territory.models import Cycle, District, Route
 from territory.selectors import route_scope, visible_routes
 from visits import rules
