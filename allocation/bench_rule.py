@@ -1,0 +1,112 @@
+"""Time ``allocation.rule.allocate_columns`` on realistic runs, both engines.
+
+    python -m allocation.bench_rule [--n 500000] [--repeat 3] [--seed 7]
+
+Scenarios (DESIGN §4, the sizes the Django run must handle):
+
+- ``unit 1``: points 1..20,000, caps 5..40 cartons, supply ≈ 30% of Σcap.
+- ``unit 50 + minimum``: whole cases; caps 50..500 cartons, minimum one case, supply ≈ 30% of
+  Σcap, so every retailer gets its case and the main pass shares the rest.
+- ``scarce minimum``: unit 1, minimum 5 cartons but supply ≈ 80% of n·5, so the minimum pass
+  itself is water-filled and nearly every retailer ties on the fraction.
+
+Prints the best of ``--repeat`` timings per engine and checks that both engines agree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from allocation.rule import Result, allocate_columns
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    name: str
+    keys: list[int]
+    points: list[int]
+    caps: list[int]
+    stars: list[int]
+    licences: list[str]
+    supply: int
+    unit: int
+    minimum: int
+
+
+def scenarios(n: int, seed: int) -> list[Scenario]:
+    rng = random.Random(seed)
+    keys = list(range(n))
+    points = [rng.randint(1, 20_000) for _ in keys]
+    stars = [rng.choice((0, 1, 2, 3, 3, 4, 4, 5)) for _ in keys]
+    licences = [f"3201{i:08d}" for i in rng.sample(range(10**8), n)]
+    small_caps = [rng.randint(5, 40) for _ in keys]
+    case_caps = [rng.randint(50, 500) for _ in keys]
+    return [
+        Scenario(
+            "unit 1", keys, points, small_caps, stars, licences, sum(small_caps) * 3 // 10, 1, 0
+        ),
+        Scenario(
+            "unit 50 + minimum",
+            keys,
+            points,
+            case_caps,
+            stars,
+            licences,
+            sum(case_caps) * 3 // 10,
+            50,
+            50,
+        ),
+        Scenario("scarce minimum", keys, points, small_caps, stars, licences, n * 4, 1, 5),
+    ]
+
+
+def best_of(repeat: int, run: Callable[[], Result]) -> tuple[float, Result]:
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = run()
+        best = min(best, time.perf_counter() - start)
+    assert result is not None
+    return best, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--n", type=int, default=500_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+
+    print(f"n = {args.n:,}, best of {args.repeat}")
+    for sc in scenarios(args.n, args.seed):
+        results = {}
+        for engine in ("numpy", "python"):
+            seconds, results[engine] = best_of(
+                args.repeat,
+                lambda engine=engine, sc=sc: allocate_columns(
+                    keys=sc.keys,
+                    points=sc.points,
+                    caps=sc.caps,
+                    stars=sc.stars,
+                    licences=sc.licences,
+                    supply=sc.supply,
+                    unit=sc.unit,
+                    minimum=sc.minimum,
+                    cycle_code="2024W07",
+                    engine=engine,
+                ),
+            )
+            print(f"{sc.name:>18}  {engine:>6}  {seconds:6.3f} s")
+        same = results["numpy"] == results["python"]
+        r = results["numpy"]
+        print(f"{'':>18}  allocated {r.allocated:,} of {r.supply:,} cartons; engines agree: {same}")
+        if not same:
+            raise SystemExit("the engines disagree")
+
+
+if __name__ == "__main__":
+    main()
