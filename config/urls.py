@@ -11,6 +11,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("accounts.urls")),
     path("retailers/", include("retailers.urls")),
+    path("allocation/", include("allocation.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -162,7 +162,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "retailers.tasks.apply_due_history",
         "schedule": crontab(hour=0, minute=5),
     },
+    # Cycle close: points of the ended cycles, then the allocation runs of the next (DESIGN §6).
+    "allocation-close-cycles": {
+        "task": "allocation.tasks.close_cycles",
+        "schedule": crontab(hour=0, minute=30),
+    },
 }
+# Tests only: seconds a run waits after writing its lines and before committing them, so that
+# a test can kill the worker in the middle of a run.
+ALLOCATION_COMPUTE_DELAY = env_int("ALLOCATION_COMPUTE_DELAY", 0)
 
 # --- Demo data ------------------------------------------------------------------------------
 # Seeders run by ``manage.py seed_demo`` in this order; each app adds its own (DESIGN §3).
@@ -172,6 +180,7 @@ DEMO_SEEDERS = [
     "territory.demo.seed",
     "retailers.demo.seed",
     "settlement.demo.seed",
+    "allocation.demo.seed",
 ]
 
 # --- Logging --------------------------------------------------------------------------------
