@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from celery import Task, shared_task
+from celery import shared_task
+from celery.contrib.django.task import DjangoTask
 from django.db import OperationalError
 
 from allocation import selectors, services
@@ -16,7 +17,7 @@ RETRY = {
 }
 
 
-class RunTask(Task):
+class RunTask(DjangoTask):
     """A run whose task gives up for good is marked failed rather than left computing."""
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
