@@ -8,23 +8,7 @@ from fractions import Fraction
 from django.utils.translation import gettext as _
 
 from allocation.models import AllocationLine, AllocationRun, IneligibleReason
-
-
-def exact(value: Fraction) -> str:
-    """A terminating decimal when there is one (``3.6``), else a fraction (``10/3``)."""
-    rest, twos, fives = value.denominator, 0, 0
-    while rest % 2 == 0:
-        rest, twos = rest // 2, twos + 1
-    while rest % 5 == 0:
-        rest, fives = rest // 5, fives + 1
-    if rest != 1:
-        return f"{value.numerator}/{value.denominator}"
-    places = max(twos, fives)
-    if places == 0:
-        return str(value.numerator)
-    digits = str(abs(value.numerator) * 10**places // value.denominator).rjust(places + 1, "0")
-    sign = "-" if value < 0 else ""
-    return f"{sign}{digits[:-places]}.{digits[-places:]}"
+from allocation.simulate import format_exact as exact
 
 
 def approx(value: Fraction, places: int = 2) -> str:

@@ -1,4 +1,4 @@
-"""The points job (DESIGN §5): exact sums, counted orders only, recompute replaces, running total."""
+"""The points job (DESIGN §5): exact sums, counted orders only, recomputing, running totals."""
 
 import datetime as dt
 
