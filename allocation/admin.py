@@ -6,7 +6,6 @@ from allocation import selectors, services
 from allocation.models import (
     AllocationRun,
     PointsComputation,
-    PointsEntry,
     PointsRule,
     RunEvent,
     ScarceSupply,
@@ -36,8 +35,8 @@ class PointsRuleAdmin(admin.ModelAdmin):
         "weight_class_3",
         "weight_class_4",
         "weight_class_5",
-        "bonus_per_order",
-        "bonus_per_online_order",
+        "bonus_per_cycle_ordered",
+        "bonus_per_online_carton",
         "bonus_per_new_brand_carton",
     )
     readonly_fields = ("created_by", "created_at")
@@ -51,15 +50,6 @@ class PointsRuleAdmin(admin.ModelAdmin):
 @admin.register(PointsComputation)
 class PointsComputationAdmin(ReadOnlyAdmin):
     list_display = ("cycle", "weights", "retailers", "total_points", "computed_at", "computed_by")
-
-
-@admin.register(PointsEntry)
-class PointsEntryAdmin(ReadOnlyAdmin):
-    list_display = ("cycle", "retailer", "orders", "cartons", "points", "running_total")
-    list_filter = ("cycle",)
-    search_fields = ("retailer__licence_number", "retailer__name")
-    list_select_related = ("cycle", "retailer")
-    show_full_result_count = False
 
 
 @admin.register(ScarceSupply)

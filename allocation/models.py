@@ -36,13 +36,15 @@ class PointsRule(models.Model):
     weight_class_3 = models.PositiveIntegerField(_("weight of price class 3"), default=3)
     weight_class_4 = models.PositiveIntegerField(_("weight of price class 4"), default=2)
     weight_class_5 = models.PositiveIntegerField(_("weight of price class 5"), default=1)
-    bonus_per_order = models.PositiveIntegerField(
-        _("bonus per order"), default=0, help_text=_("Points for each counted order.")
-    )
-    bonus_per_online_order = models.PositiveIntegerField(
-        _("bonus per online order"),
+    bonus_per_cycle_ordered = models.PositiveIntegerField(
+        _("bonus for ordering in the cycle"),
         default=0,
-        help_text=_("Extra points for each counted order placed online."),
+        help_text=_("Points for every retailer with a counted order in the cycle (每个周期都积)."),
+    )
+    bonus_per_online_carton = models.PositiveIntegerField(
+        _("bonus per carton ordered online"),
+        default=0,
+        help_text=_("Extra points for each carton of a counted online order."),
     )
     bonus_per_new_brand_carton = models.PositiveIntegerField(
         _("bonus per carton of a new brand"),
@@ -121,18 +123,31 @@ class PointsEntry(models.Model):
     that the running total can find a retailer's previous entry with one index probe.
     """
 
+    # A cycle writes hundreds of thousands of entries at once, so every per-row cost counts:
+    # (cycle, retailer) is the primary key, with no surrogate id and its index; the foreign
+    # keys are indexed by the composite indexes, not on their own, and are
+    # not checked by the database row by row at commit (the only writer takes the retailers
+    # from counted orders and the cycle from the cycle table); deleting a retailer or a cycle
+    # still goes through Django's on_delete.
     retailer = models.ForeignKey(
         Retailer,
         on_delete=models.CASCADE,
         related_name="points_entries",
         verbose_name=_("retailer"),
+        db_index=False,
+        db_constraint=False,
     )
     cycle = models.ForeignKey(
-        Cycle, on_delete=models.PROTECT, related_name="points_entries", verbose_name=_("cycle")
+        Cycle,
+        on_delete=models.PROTECT,
+        related_name="points_entries",
+        verbose_name=_("cycle"),
+        db_index=False,
+        db_constraint=False,
     )
+    pk = models.CompositePrimaryKey("cycle", "retailer")
     cycle_start = models.DateField(_("cycle start"))
     cartons = models.PositiveIntegerField(_("cartons"))
-    orders = models.PositiveIntegerField(_("orders"))
     points = models.BigIntegerField(_("points"))
     running_total = models.BigIntegerField(_("running total"))
 
@@ -141,7 +156,6 @@ class PointsEntry(models.Model):
         verbose_name_plural = _("points ledger")
         ordering = ["-cycle_start", "retailer_id"]
         constraints = [
-            models.UniqueConstraint(fields=["cycle", "retailer"], name="points_once_per_cycle"),
             models.CheckConstraint(condition=models.Q(points__gte=0), name="points_not_negative"),
         ]
         indexes = [
@@ -479,17 +493,33 @@ class AllocationLine(models.Model):
     the guaranteed-minimum pass gave first. ``award`` is in cartons.
     """
 
+    # A run writes one line per active retailer of the branch (hundreds of thousands) in one
+    # COPY: the foreign keys are indexed only through the composite indexes below and are not
+    # checked row by row at commit (the only writer takes them from the run's own input query);
+    # deletes still go through Django's on_delete.
     run = models.ForeignKey(
-        AllocationRun, on_delete=models.CASCADE, related_name="lines", verbose_name=_("run")
+        AllocationRun,
+        on_delete=models.CASCADE,
+        related_name="lines",
+        verbose_name=_("run"),
+        db_index=False,
+        db_constraint=False,
     )
     retailer = models.ForeignKey(
         Retailer,
         on_delete=models.PROTECT,
         related_name="allocation_lines",
         verbose_name=_("retailer"),
+        db_index=False,
+        db_constraint=False,
     )
     route = models.ForeignKey(
-        Route, on_delete=models.PROTECT, related_name="+", verbose_name=_("route")
+        Route,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("route"),
+        db_index=False,
+        db_constraint=False,
     )
     star = models.PositiveSmallIntegerField(_("star"), null=True, blank=True)
     points = models.BigIntegerField(_("points"))
@@ -510,10 +540,11 @@ class AllocationLine(models.Model):
         verbose_name = _("allocation line")
         verbose_name_plural = _("allocation lines")
         ordering = ["run_id", "retailer_id"]
+        # (run, retailer) also serves a retailer's lines: they are looked up within the few
+        # published runs of a cycle. No other index, so that the COPY of a run stays cheap.
         constraints = [
             models.UniqueConstraint(fields=["run", "retailer"], name="line_once_per_retailer")
         ]
-        indexes = [models.Index(fields=["retailer", "run"], name="line_retailer_run")]
 
     def __str__(self) -> str:
         return f"{self.run_id} {self.retailer_id}: {self.award}"

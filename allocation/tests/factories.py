@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -14,7 +15,7 @@ from accounts.tests.factories import SupervisorFactory, UserFactory
 from allocation import services
 from allocation.models import ScarceSupply
 from catalog.models import Brand
-from retailers.models import Retailer
+from retailers.models import Retailer, RetailerStatus
 from retailers.tests.factories import RetailerFactory
 from settlement.models import Order, OrderLine, OrderStatus
 from territory.models import Branch, Cycle, CycleStatus, District, Route
@@ -146,3 +147,28 @@ def make_world(start: dt.date | None = None) -> World:
         class1=BrandFactory(price_class=1, is_scarce=False),
         scarce=BrandFactory(price_class=1, is_scarce=True),
     )
+
+
+def demo_orders(cycles) -> None:
+    """Orders like the settlement demo's, for the given cycles (this branch has none yet)."""
+    rng = random.Random(7)
+    brands = list(Brand.objects.order_by("code"))
+    shops = list(Retailer.objects.filter(status=RetailerStatus.ACTIVE).order_by("pk"))
+    for cycle in cycles:
+        at = timezone.make_aware(dt.datetime.combine(cycle.start_date, dt.time(9)))
+        orders = Order.objects.bulk_create(
+            Order(retailer=shop, cycle=cycle, channel="phone", ordered_at=at)
+            for shop in shops
+            if rng.random() < 0.9
+        )
+        OrderLine.objects.bulk_create(
+            OrderLine(
+                order=o,
+                brand=brand,
+                cartons=rng.randint(1, 8),
+                unit_price=brand.list_price,
+                wholesale_price=brand.wholesale_price,
+            )
+            for o in orders
+            for brand in rng.sample(brands, 3)
+        )
