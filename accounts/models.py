@@ -45,3 +45,38 @@ class User(AbstractUser):
     @property
     def is_administrator(self) -> bool:
         return self.is_superuser or self.role == Role.ADMIN
+
+
+class ApiToken(models.Model):
+    """A credential for REST clients (DESIGN §1), stored only as a digest.
+
+    The token a client holds is ``<key_id>.<secret>``: ``key_id`` finds the row, and the SHA-256
+    of the whole token must equal ``digest``. The secret itself is shown once, when the token
+    is created, and never stored.
+    """
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user")
+    )
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    key_id = models.CharField(_("key id"), max_length=16, unique=True, editable=False)
+    digest = models.CharField(_("digest"), max_length=64, editable=False)
+    read_only = models.BooleanField(
+        _("read-only"), default=False, help_text=_("A read-only token may only read.")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"))
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "expires_at"], name="api_token_user_expiry")]
+
+    def __str__(self) -> str:
+        return f"{self.key_id} ({self.name or self.user})"
+
+    def is_usable(self, now) -> bool:
+        return self.revoked_at is None and self.expires_at > now

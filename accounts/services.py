@@ -1,0 +1,69 @@
+"""Writes for accounts: API tokens (DESIGN §1: REST clients authenticate with tokens)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import ApiToken, User
+from accounts.tokens import new_token, token_digest
+from config.errors import ApplicationError
+
+
+@transaction.atomic
+def api_token_create(
+    *,
+    user: User,
+    name: str = "",
+    read_only: bool = False,
+    lifetime_days: int | None = None,
+) -> tuple[ApiToken, str]:
+    """A new token for ``user``, and its secret form, which exists only in this return value.
+
+    It expires after ``lifetime_days`` (default ``settings.API_TOKEN_TTL_DAYS``, at most
+    ``settings.API_TOKEN_MAX_TTL_DAYS``).
+    """
+    if not user.is_active:
+        raise ApplicationError(_("This account is disabled."))
+    days = settings.API_TOKEN_TTL_DAYS if lifetime_days is None else lifetime_days
+    maximum = settings.API_TOKEN_MAX_TTL_DAYS
+    if not 1 <= days <= maximum:
+        message = _("Choose a lifetime from 1 to %(max)d days.") % {"max": maximum}
+        raise ApplicationError(message, extra={"expires_in_days": [message]})
+    key_id, raw = new_token()
+    token = ApiToken(
+        user=user,
+        name=name,
+        key_id=key_id,
+        digest=token_digest(raw),
+        read_only=read_only,
+        expires_at=timezone.now() + dt.timedelta(days=days),
+    )
+    token.full_clean()
+    token.save()
+    return token, raw
+
+
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken) -> ApiToken:
+    """Revoke ``token`` from now on; revoking it again changes nothing."""
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    token.refresh_from_db(fields=["revoked_at"])
+    return token
+
+
+def api_token_mark_used(*, token: ApiToken, now: dt.datetime) -> None:
+    """Record when ``token`` was last used, at most once per ``API_TOKEN_TOUCH_SECONDS``.
+
+    A write on every request would serialise a busy client on one row; a minute's precision
+    is enough to tell which tokens are in use.
+    """
+    interval = dt.timedelta(seconds=settings.API_TOKEN_TOUCH_SECONDS)
+    if token.last_used_at is not None and now - token.last_used_at < interval:
+        return
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    token.last_used_at = now
