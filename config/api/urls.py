@@ -13,6 +13,7 @@ urlpatterns = [
     # One line per app, in the apps' import order (DESIGN §3).
     path("", include("accounts.api")),
     path("", include("catalog.api")),
+    path("", include("allocation.api")),
     # Last: any other path under /api/v1/ is a JSON 404 (paths without the final slash are
     # first redirected to it by APPEND_SLASH).
     re_path(r"^.*/$", not_found),
