@@ -266,7 +266,7 @@ def _supply_errors(params: SupplyParams) -> dict[str, list[str]]:
             _("The allocation unit (%(unit)s cartons) is larger than the quantity (%(q)s).")
             % {"unit": params.unit, "q": params.quantity},
         )
-    elif params.quantity % params.unit:
+    elif params.quantity >= 0 and params.quantity % params.unit:
         add(
             "quantity",
             _("%(q)s cartons is not a whole number of units of %(unit)s cartons.")

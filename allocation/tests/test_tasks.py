@@ -65,11 +65,18 @@ def test_a_task_that_gives_up_marks_the_run_failed(monkeypatch):
 
 
 @pytest.fixture
-def worker(celery_worker):
-    """The real worker, with kombu's process-wide producer pools emptied first: an earlier
-    real-worker test closed the pool registered for the same broker URL, and
-    ``tests.worker.point_app_at`` does not drop that registry (reported to the lead)."""
+def _kombu_pools():
+    """Empty kombu's process-wide producer pools before and after (torn down after the worker
+    fixture): ``tests.worker.point_app_at`` closes the connection pool that the pool registered
+    for the broker URL still holds, so the next real-worker test of the session would fail
+    with "Acquire on closed pool" (reported to the lead: point_app_at should reset them)."""
     kombu.pools.reset()
+    yield
+    kombu.pools.reset()
+
+
+@pytest.fixture
+def worker(_kombu_pools, celery_worker):
     return celery_worker
 
 
