@@ -26,6 +26,13 @@ def candidate(key: str, points: int, cap: int, star: int = 3, licence: str | Non
     return Candidate(key=key, points=points, cap=cap, star=star, licence=licence or f"L-{key}")
 
 
+def design_example() -> list[Candidate]:
+    """DESIGN §4's worked example: caps 4, points A 50, B 30, C 15, D 5."""
+    return [
+        candidate(key, points, 4) for key, points in (("A", 50), ("B", 30), ("C", 15), ("D", 5))
+    ]
+
+
 def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -43,9 +50,8 @@ def awards(result: Result) -> dict[Any, int]:
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_design_worked_example(engine):
-    # DESIGN §4: S = 10, unit 1, caps 4, points A 50, B 30, C 15, D 5.
-    cands = [candidate("A", 50, 4), candidate("B", 30, 4), candidate("C", 15, 4)]
-    cands.append(candidate("D", 5, 4))
+    # S = 10, unit 1. A is capped (4/50 < 10/100): s = 6, P = 50.
+    cands = design_example()
 
     result = allocate(cands, supply=10, cycle_code="2024W07", engine=engine)
 
@@ -191,8 +197,11 @@ def test_guaranteed_minimum_gives_small_retailers_their_carton(engine):
 def test_scarce_minimum_is_itself_shared_by_the_rule(engine):
     # Supply 2 for three minimums of 1. Pass 1: Big's 1/100 < 2/102, so Big is capped at 1;
     # s = 1, P = 2: S1 and S2 quota 1/2 each, same points, S1 has the higher star.
-    cands = [candidate("Big", 100, 10, star=3), candidate("S1", 1, 3, star=4)]
-    cands.append(candidate("S2", 1, 3, star=2))
+    cands = [
+        candidate("Big", 100, 10, star=3),
+        candidate("S1", 1, 3, star=4),
+        candidate("S2", 1, 3, star=2),
+    ]
 
     result = allocate(cands, supply=2, minimum=1, cycle_code="C", engine=engine)
 
@@ -557,8 +566,7 @@ def test_numpy_engine_falls_back_when_int64_could_overflow(monkeypatch, huge):
 def test_numpy_engine_falls_back_when_the_float_order_is_wrong(monkeypatch):
     # The float sort is only a guess; a wrong guess must be caught, not trusted. Reversed, the
     # worked example would stop the water-fill at once and leave A uncapped.
-    cands = [candidate("A", 50, 4), candidate("B", 30, 4), candidate("C", 15, 4)]
-    cands.append(candidate("D", 5, 4))
+    cands = design_example()
     reference = allocate(cands, supply=10, cycle_code="C", engine="python")
     python_spy = Spy(rule._engine_python)
     monkeypatch.setattr(rule, "_engine_python", python_spy)
@@ -571,8 +579,12 @@ def test_numpy_engine_falls_back_when_the_float_order_is_wrong(monkeypatch):
 def test_numpy_engine_tolerates_a_wrong_order_among_equal_ratios(monkeypatch):
     # Equal ratios are capped together, so their order is free: no fallback needed.
     # k/p = 2/10 = 4/20 = 1/5 < s/P = 9/36, so all three are capped; D gets the 2 units left.
-    cands = [candidate("A", 10, 2), candidate("B", 20, 4), candidate("C", 5, 1)]
-    cands.append(candidate("D", 1, 5))
+    cands = [
+        candidate("A", 10, 2),
+        candidate("B", 20, 4),
+        candidate("C", 5, 1),
+        candidate("D", 1, 5),
+    ]
     reference = allocate(cands, supply=9, cycle_code="C", engine="python")
     assert [line.capped for line in reference.lines] == [True, True, True, False]
     assert awards(reference) == {"A": 2, "B": 4, "C": 1, "D": 2}
