@@ -12,6 +12,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("retailers/", include("retailers.urls")),
     path("settlement/", include("settlement.urls")),
+    path("allocation/", include("allocation.urls")),
     path("visits/", include("visits.urls")),
     path("api/v1/", include("config.api.urls")),
     path("admin/", admin.site.urls),

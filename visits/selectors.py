@@ -13,11 +13,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from allocation.selectors import published_awards
 from retailers.models import Retailer
 from retailers.selectors import visible_retailers
 from settlement.selectors import BalanceWarning, balance_warnings
 from territory.models import Cycle, District, Route
-from territory.selectors import route_scope, visible_routes
+from territory.selectors import cycle_for_day, route_scope, visible_routes
 from visits import rules
 from visits.models import (
     EmergencyRequest,
@@ -103,6 +104,12 @@ def extra_badges(
     for retailer_id, warning in balance_warnings(user=user, day=day).items():
         if retailer_id in wanted:
             badges[retailer_id].append(_balance_badge(warning))
+    cycle = cycle_for_day(day)
+    if cycle is not None and wanted:
+        for retailer_id, awards in published_awards(user, cycle, wanted).items():
+            for brand, cartons in awards:
+                label = _("%(brand)s ×%(cartons)s") % {"brand": brand.name, "cartons": cartons}
+                badges[retailer_id].append(Badge(label, "ok", _("Published scarce-brand award")))
     return badges
 
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("territory.api")),
     path("", include("retailers.api")),
     path("", include("settlement.api")),
+    path("", include("allocation.api")),
     path("", include("visits.api")),
     # Last: any other path under /api/v1/ is a JSON 404 (paths without the final slash are
     # first redirected to it by APPEND_SLASH).

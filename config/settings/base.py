@@ -249,7 +249,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "settlement.tasks.create_month_end_rebates",
         "schedule": crontab(day_of_month=1, hour=2, minute=0),
     },
+    # Cycle close: points of the ended cycles, then the allocation runs of the next (DESIGN §6).
+    "allocation-close-cycles": {
+        "task": "allocation.tasks.close_cycles",
+        "schedule": crontab(hour=0, minute=30),
+    },
 }
+# Tests only: seconds a run waits after writing its lines and before committing them, so that
+# a test can kill the worker in the middle of a run.
+ALLOCATION_COMPUTE_DELAY = env_int("ALLOCATION_COMPUTE_DELAY", 0)
 
 # --- E-settlement (settlement app) ----------------------------------------------------------
 # Adapters, chosen by dotted path: the bank that debits orders and the SMS gateway.
@@ -277,6 +285,7 @@ DEMO_SEEDERS = [
     "territory.demo.seed",
     "retailers.demo.seed",
     "settlement.demo.seed",
+    "allocation.demo.seed",
     "visits.demo.seed",
 ]
 

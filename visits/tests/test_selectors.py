@@ -4,6 +4,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from territory.selectors import cycle_for_day
 from visits import selectors, services
 from visits.models import FollowUp, ServicePolicy, Visit, VisitPlan
 from visits.selectors import Badge
@@ -166,8 +167,8 @@ def test_today_rows_in_route_and_stop_order_with_what_to_know(world, planned, mo
 
 
 def test_today_rows_query_count_is_constant(world, planned, django_assert_num_queries):
-    # Plan rows, follow-ups, policies, and one for the balance warnings.
-    with django_assert_num_queries(4):
+    # Plan rows, follow-ups, policies; balance warnings; the day's cycle and its awards.
+    with django_assert_num_queries(6):
         rows = selectors.today_rows(user=world.am1, day=world.c1.start_date)
         assert len(rows) == 8
         assert [row.retailer.name for row in rows]
@@ -229,3 +230,28 @@ def test_badges_show_balance_warnings_for_the_day(world, planned):
     assert selectors.extra_badges(user=world.am2, retailer_ids=[helpless.pk], day=monday) == {}
     later = monday + dt.timedelta(days=1)
     assert selectors.extra_badges(user=world.am1, retailer_ids=[helpless.pk], day=later) == {}
+
+
+def test_badges_show_published_awards_of_the_days_cycle(demo):
+    from allocation.models import AllocationLine, RunStatus
+
+    today = timezone.localdate()
+    cycle = cycle_for_day(today)
+    line = (
+        AllocationLine.objects.filter(
+            run__status=RunStatus.PUBLISHED,
+            run__supply__cycle=cycle,
+            award__gt=0,
+            route__district__code="YC-CQ",
+        )
+        .select_related("run__supply__brand")
+        .first()
+    )
+    assert line is not None, "the demo publishes a run for the current cycle"
+    badges = selectors.extra_badges(
+        user=demo["manager"], retailer_ids=[line.retailer_id], day=today
+    )
+    labels = [(b.label, b.tone) for b in badges[line.retailer_id]]
+    assert (f"{line.run.supply.brand.name} ×{line.award}", "ok") in labels
+    # manager2 cannot see the city district's awards; a draft would not show either.
+    assert selectors.extra_badges(user=demo["manager2"], retailer_ids=[line.retailer_id]) == {}

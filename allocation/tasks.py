@@ -1,0 +1,69 @@
+"""Thin Celery wrappers around the points and allocation services (DESIGN §6)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from celery import shared_task
+from celery.contrib.django.task import DjangoTask
+from django.db import OperationalError
+
+from allocation import selectors, services
+from territory.models import Cycle
+
+RETRY = {
+    "acks_late": True,
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": True,
+    "max_retries": 5,
+}
+
+
+class RunTask(DjangoTask):
+    """A run whose task gives up for good is marked failed rather than left computing."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+        run_id = kwargs.get("run_id", args[0] if args else None)
+        if run_id is not None:
+            services.allocation_run_fail(run_id=run_id, message=f"{type(exc).__name__}: {exc}")
+
+
+@shared_task(base=RunTask, **RETRY)
+def compute_run(run_id: int) -> str:
+    """Compute one requested run; a repeated or concurrent delivery does nothing."""
+    run = services.allocation_run_compute(run_id=run_id)
+    return "nothing to do" if run is None else run.status
+
+
+@shared_task(**RETRY)
+def run_cycle(cycle_id: int) -> int:
+    """Give every supply of the cycle without a live run a run; returns how many were made."""
+    cycle = Cycle.objects.get(pk=cycle_id)
+    return len(services.allocation_runs_for_cycle(cycle=cycle))
+
+
+@shared_task(**RETRY)
+def compute_points(cycle_id: int, user_id: int | None = None, allocate_next: bool = True) -> int:
+    """(Re)compute a cycle's points; then run the next cycle's supplies that have no run."""
+    from accounts.models import User
+
+    cycle = Cycle.objects.get(pk=cycle_id)
+    by = User.objects.filter(pk=user_id).first() if user_id else None
+    computation = services.points_compute(cycle=cycle, by=by)
+    following = selectors.next_cycle(cycle) if allocate_next else None
+    if following is not None:
+        run_cycle.delay_on_commit(following.pk)
+    return computation.retailers
+
+
+@shared_task(**RETRY)
+def close_cycles(today: str | None = None) -> int:
+    """Daily (beat): points of every ended cycle not computed yet, then its next cycle's runs.
+    ``today`` (ISO date) is for tests and catching up; beat leaves it to the clock."""
+    day = dt.date.fromisoformat(today) if today else None
+    cycles = services.points_compute_ended_cycles(today=day)
+    for cycle in cycles:
+        following = selectors.next_cycle(cycle)
+        if following is not None:
+            run_cycle.delay_on_commit(following.pk)
+    return len(cycles)
