@@ -121,6 +121,9 @@ def test_seed_is_deterministic(demo):
         )
 
     first = snapshot()
+    from allocation.tests.conftest import clear_allocation_data
+
+    clear_allocation_data()
     for model in (BalanceReminder, Debit, Order, Rebate, RebateRun, SettlementAccount):
         model.objects.all().delete()
     Retailer.objects.all().delete()

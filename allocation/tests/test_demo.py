@@ -12,12 +12,11 @@ from allocation.models import (
     RunStatus,
     ScarceSupply,
 )
-from allocation.tests.factories import demo_orders
 from config.demo import DemoContext
 from retailers.models import Retailer, RetailerStatus
 from territory.selectors import cycle_for_day
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.keep_demo_allocation]
 
 
 def seed() -> DemoContext:
@@ -26,23 +25,14 @@ def seed() -> DemoContext:
     return ctx
 
 
-def test_without_orders_the_demo_has_supplies_but_no_points_or_run(demo):
-    cycle = cycle_for_day(timezone.localdate())
-    assert ScarceSupply.objects.filter(cycle=cycle).count() == 5
-    assert set(ScarceSupply.objects.values_list("brand__is_scarce", flat=True)) == {True}
-    assert not AllocationRun.objects.exists()
-    assert seed().created == {}
-
-
-def test_with_orders_points_and_one_published_run_then_nothing_more(demo):
+def test_the_demo_has_points_supplies_and_one_published_run(demo):
+    """settlement's demo orders give points for the past cycles and a published 中华 run."""
     today = timezone.localdate()
     cycle = cycle_for_day(today)
     before = selectors.previous_cycle(cycle)
-    demo_orders([selectors.previous_cycle(before), before])
-    ctx = seed()
-    assert ctx.created["published runs"] == 1
-    assert PointsComputation.objects.count() == 2
-    assert PointsEntry.objects.count() == ctx.created["points entries"]
+    assert ScarceSupply.objects.filter(cycle=cycle).count() == 5
+    assert set(ScarceSupply.objects.values_list("brand__is_scarce", flat=True)) == {True}
+    assert PointsComputation.objects.filter(cycle=before).exists()
     assert PointsEntry.objects.filter(cycle=before).count() > 250
     run = AllocationRun.objects.get()
     assert (run.status, run.supply.brand.name, run.quantity) == (
@@ -63,5 +53,10 @@ def test_with_orders_points_and_one_published_run_then_nothing_more(demo):
             run=run, retailer__route__account_manager=demo["manager"]
         ).values_list("award", flat=True)
     )
+
+
+def test_seeding_again_creates_nothing(demo):
+    entries = PointsEntry.objects.count()
     assert seed().created == {}
     assert AllocationRun.objects.count() == 1
+    assert PointsEntry.objects.count() == entries
