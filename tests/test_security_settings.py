@@ -112,7 +112,7 @@ def test_production_values():
             True,
             True,
             True,
-            1800,
+            2100,
             1800,
             43200,
             5,

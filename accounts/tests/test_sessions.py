@@ -67,12 +67,14 @@ def test_login_starts_the_session_clocks(client, demo, clock):
     assert client.session[SEEN_AT] == clock.now
 
 
-def test_the_cookie_and_the_stored_session_live_30_minutes(client, demo, settings):
-    assert settings.SESSION_COOKIE_AGE == 30 * MINUTE
+def test_the_cookie_and_the_stored_session_end_soon_after_the_idle_limit(client, demo, settings):
+    """A backstop: 5 minutes after the idle limit they end even without the middleware."""
+    assert settings.SESSION_IDLE_SECONDS == 30 * MINUTE
+    assert settings.SESSION_COOKIE_AGE == 35 * MINUTE
     response = log_in(client)
-    assert response.cookies["sessionid"]["max-age"] == 30 * MINUTE
+    assert response.cookies["sessionid"]["max-age"] == 35 * MINUTE
     assert response.cookies["sessionid"]["httponly"] is True
-    assert client.session.get_expiry_age() == 30 * MINUTE
+    assert client.session.get_expiry_age() == 35 * MINUTE
 
 
 def test_a_session_idle_for_30_minutes_ends(client, demo, clock, caplog):

@@ -107,7 +107,10 @@ LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 15 * 60)
 SESSION_IDLE_SECONDS = env_int("SESSION_IDLE_SECONDS", 30 * 60)
 SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_SECONDS", 12 * 60 * 60)
 SESSION_TOUCH_SECONDS = 60
-SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
+# The cookie and the stored session outlive the idle limit by a few minutes, so that the
+# middleware, not the browser, ends an idle session and can tell the user why; they still end
+# by themselves should the middleware ever be bypassed.
+SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS + 5 * 60
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 AUTH_PASSWORD_VALIDATORS = [

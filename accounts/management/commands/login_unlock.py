@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts import lockout
@@ -21,3 +22,8 @@ class Command(BaseCommand):
         lockout.unlock(username=username, address=address)
         log_event(AUTH, "login_unlocked", username=username, ip=address, by="command")
         self.stdout.write(f"Unlocked: username={username or '-'} address={address or '-'}")
+        if settings.CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+            self.stderr.write(
+                "Note: without REDIS_URL each web process counts failures in its own memory; "
+                "this command cannot reach them (restart the web server instead)."
+            )
