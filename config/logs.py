@@ -38,7 +38,7 @@ IMPORTS = logging.getLogger("imports")
 REDACTED = "[REDACTED]"
 #: Keys whose values are never logged, wherever they appear in a record's fields.
 SENSITIVE_KEY = re.compile(
-    r"pass(word|wd|phrase)?|secret|token|authori[sz]ation|cookie|csrf|session|"
+    r"pass(word|wd|phrase)|^pwd$|secret|token|authori[sz]ation|cookie|csrf|session|"
     r"account_?(number|no)|card_?(number|no)|api_?key|credential|digest|fernet",
     re.IGNORECASE,
 )

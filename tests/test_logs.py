@@ -76,6 +76,7 @@ def test_secrets_are_redacted_by_key_at_any_depth():
         "account_number": "6222021234567890",
         "fields": {"api_key": "k", "rows": [{"session_key": "s", "licence": "411425100001"}]},
         "key_id": "7bcb4feaec34",
+        "passed": 3,
     }
     assert redact(data) == {
         "password": "[REDACTED]",
@@ -88,6 +89,7 @@ def test_secrets_are_redacted_by_key_at_any_depth():
             "rows": [{"session_key": "[REDACTED]", "licence": "411425100001"}],
         },
         "key_id": "7bcb4feaec34",
+        "passed": 3,
     }
 
 
