@@ -87,6 +87,15 @@ def django_db_setup(django_db_setup, django_db_blocker):
         _seed_demo()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache: failed logins of one test (the API fuzzing's, say)
+    must not lock the demo users or 127.0.0.1 out of the next (accounts/lockout.py)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def demo(db):
     """The demo district (DESIGN §1), seeded again if a transactional test flushed it."""

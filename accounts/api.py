@@ -14,12 +14,34 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import lockout
 from accounts.authentication import ApiTokenAuthentication
 from accounts.services import api_token_create, api_token_revoke
 from config.api.schema import NO_NUL_PATTERN
 from config.api.throttling import DEFAULT_THROTTLES, ScopedRateThrottle
+from config.http import client_ip
+from config.logs import AUTH, log_event
 
 no_nul = RegexValidator(NO_NUL_PATTERN, _("Null characters are not allowed."))
+
+
+class LoginLockedOut(exceptions.APIException):
+    """429: logging in is paused for this username or address (``accounts.lockout``)."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_code = "locked_out"
+
+    def __init__(self, seconds: int) -> None:
+        self.wait = seconds  # the exception handler turns it into Retry-After
+        minutes = max(1, -(-seconds // 60))
+        super().__init__(
+            detail=_(
+                "Too many failed logins for this account or from this address: logging in is "
+                "paused for %(minutes)d minutes. Wait the seconds in Retry-After."
+            )
+            % {"minutes": minutes},
+            code=self.default_code,
+        )
 
 
 class TokenCreateSerializer(serializers.Serializer):
@@ -69,6 +91,13 @@ class TokenApi(APIView):
     throttle_scope = "auth"
     # Whoever holds a read-only token may still revoke it.
     read_only_token_allowed = True
+    error_descriptions = {
+        401: _("Wrong username or password (POST), or no valid token (DELETE)."),
+        429: _(
+            "Too many requests, or too many failed logins for this username or from this "
+            "address (code `locked_out`): wait the number of seconds in `Retry-After`."
+        ),
+    }
 
     def get_permissions(self):
         # Only DELETE needs the token; other methods are open (and undeclared ones a 405).
@@ -89,12 +118,24 @@ class TokenApi(APIView):
         data = form.validated_data
         user = authenticate(request, username=data["username"], password=data["password"])
         if user is None:
+            seconds = lockout.seconds_locked_on(request)
+            if seconds:
+                raise LoginLockedOut(seconds)
             raise exceptions.AuthenticationFailed(_("Wrong username or password."))
         token, raw = api_token_create(
             user=user,
             name=data["name"],
             read_only=data["read_only"],
             lifetime_days=data.get("expires_in_days"),
+        )
+        log_event(
+            AUTH,
+            "token_created",
+            user_id=user.pk,
+            username=user.get_username(),
+            key_id=token.key_id,
+            read_only=token.read_only,
+            ip=client_ip(request),
         )
         body = TokenSerializer(
             {
@@ -116,6 +157,13 @@ class TokenApi(APIView):
     )
     def delete(self, request: Request) -> Response:
         api_token_revoke(token=request.auth)
+        log_event(
+            AUTH,
+            "token_revoked",
+            user_id=request.user.pk,
+            key_id=request.auth.key_id,
+            ip=client_ip(request),
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -12,6 +14,9 @@ from rest_framework.request import Request
 from accounts.models import ApiToken, User
 from accounts.selectors import api_token_for
 from accounts.services import api_token_mark_used
+from accounts.tokens import parse_token
+from config.http import client_ip
+from config.logs import AUTH, log_event
 
 SCHEMES = (b"bearer", b"token")
 
@@ -38,16 +43,33 @@ class ApiTokenAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed(_("Invalid token.")) from exc
         token = api_token_for(raw)
         if token is None:
+            self.refuse(request, "invalid", key_id=parse_token(raw))
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         now = timezone.now()
         if token.revoked_at is not None:
+            self.refuse(request, "revoked", key_id=token.key_id)
             raise exceptions.AuthenticationFailed(_("This token was revoked."))
         if token.expires_at <= now:
+            self.refuse(request, "expired", key_id=token.key_id)
             raise exceptions.AuthenticationFailed(_("This token has expired; get a new one."))
         if not token.user.is_active:
+            self.refuse(request, "user_disabled", key_id=token.key_id)
             raise exceptions.AuthenticationFailed(_("This account is disabled."))
         api_token_mark_used(token=token, now=now)
         return token.user, token
+
+    @staticmethod
+    def refuse(request: Request, reason: str, *, key_id: str | None) -> None:
+        """Audit a refused token: which key id (never the secret), why, from where."""
+        log_event(
+            AUTH,
+            "token_refused",
+            level=logging.WARNING,
+            reason=reason,
+            key_id=key_id,
+            ip=client_ip(request),
+            path=request.path,
+        )
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'

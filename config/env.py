@@ -41,8 +41,10 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}.") from exc
 
 
-def env_list(name: str, default: list[str]) -> list[str]:
+def env_list(name: str, default: list[str], *, required: bool = False) -> list[str]:
     value = os.environ.get(name)
-    if value is None:
+    if value is None or (required and not value.strip()):
+        if required:
+            raise ImproperlyConfigured(f"The environment variable {name} must be set.")
         return default
     return [item.strip() for item in value.split(",") if item.strip()]

@@ -3,6 +3,7 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.lockout import answer_when_locked
 from config import views
 
 urlpatterns = [
@@ -15,6 +16,8 @@ urlpatterns = [
     path("allocation/", include("allocation.urls")),
     path("visits/", include("visits.urls")),
     path("api/v1/", include("config.api.urls")),
+    # The admin's login answers a lockout with the same 429 page as ours (accounts/lockout.py).
+    path("admin/login/", answer_when_locked(admin.site.login)),
     path("admin/", admin.site.urls),
 ]
 

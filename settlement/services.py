@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from catalog.models import Brand
 from config.errors import ApplicationError
+from config.logs import log_import
 from retailers.models import PaymentMethod, Retailer, RetailerStatus
 from retailers.selectors import visible_retailers
 from settlement import imports
@@ -405,6 +406,7 @@ def import_text(data: bytes) -> str:
 def import_batch_create(*, kind: str, file_name: str, data: bytes, by: User) -> ImportBatch:
     """Keep a checked file between its preview and its application."""
     text = import_text(data)
+    log_import(kind=kind, outcome="previewed", user=by, source=file_name)
     return ImportBatch.objects.create(
         kind=kind, file_name=file_name[:200], content=text, uploaded_by=by
     )
@@ -430,6 +432,7 @@ def order_import_apply(*, batch: ImportBatch, by: User) -> list[Order]:
         )
         for p in check.orders
     ]
+    log_import(kind="orders", outcome="applied", rows=check.rows, user=by, source=batch.file_name)
     ImportBatch.objects.filter(pk=batch.pk).update(
         rows=check.rows, summary=_("%(n)s orders created.") % {"n": len(orders)}
     )
@@ -594,7 +597,9 @@ def balances_update(
 @transaction.atomic
 def balance_file_apply(*, text: str) -> BalanceUpdate:
     """Apply a bank balance file at once (the command): all or nothing."""
-    return _apply_balances(balance_file_check(text=text))
+    result = _apply_balances(balance_file_check(text=text))
+    log_import(kind="balances", outcome="applied", rows=result.updated + result.stale)
+    return result
 
 
 @transaction.atomic
@@ -602,6 +607,13 @@ def balance_import_apply(*, batch: ImportBatch, by: User | None = None) -> Balan
     """Apply a previewed balance file (the page): all or nothing, and only once."""
     _claim_batch(batch, kind=ImportKind.BALANCES)
     result = _apply_balances(balance_file_check(text=batch.content, by=by))
+    log_import(
+        kind="balances",
+        outcome="applied",
+        rows=result.updated + result.stale,
+        user=by,
+        source=batch.file_name,
+    )
     ImportBatch.objects.filter(pk=batch.pk).update(
         rows=result.updated + result.stale,
         summary=_("%(updated)s balances updated, %(stale)s older ones ignored.")

@@ -9,7 +9,8 @@ errors the shared machinery can answer, all with the :class:`ErrorSerializer` bo
 - 400 when the operation takes query parameters or a body; 415 when it takes a body;
 - 404 when the path has a parameter (``/retailers/{id}/``).
 
-A view documents anything else, or a more precise description, with :func:`error_response`::
+A view may word these more precisely with an ``error_descriptions`` attribute
+(``{429: _("…")}``), and documents anything else with :func:`error_response`::
 
     @extend_schema(responses={200: VisitSerializer, 409: error_response(_("Already checked out."))})
 """
@@ -78,7 +79,9 @@ class AutoSchema(SpectacularAutoSchema):
 
     def error_schema(self, code: int) -> dict[str, Any]:
         response: dict[str, Any] = {
-            "description": str(ERROR_DESCRIPTIONS[code]),
+            "description": str(
+                getattr(self.view, "error_descriptions", {}).get(code, ERROR_DESCRIPTIONS[code])
+            ),
             "content": {
                 "application/json": {
                     "schema": self.resolve_serializer(ErrorSerializer, "response").ref

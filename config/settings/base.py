@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
 
@@ -33,6 +34,8 @@ INSTALLED_APPS = [
     "settlement",
     "allocation",
     "visits",
+    # Operations: worker heartbeats and dead letters (config/models.py), deploy checks.
+    "config",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -50,12 +53,14 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.middleware.AuthzAuditMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts.middleware.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -92,6 +97,22 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Django's backend behind the login lockout (accounts/lockout.py).
+AUTHENTICATION_BACKENDS = ["accounts.backends.LockoutModelBackend"]
+# Failed logins per username, and per client address, before it is locked for the period.
+LOGIN_LOCKOUT_FAILURES = env_int("LOGIN_LOCKOUT_FAILURES", 5)
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 15 * 60)
+# Sessions end after this long without a request, and this long after login whatever happens
+# (accounts/middleware.py). "Last seen" is saved at most every SESSION_TOUCH_SECONDS.
+SESSION_IDLE_SECONDS = env_int("SESSION_IDLE_SECONDS", 30 * 60)
+SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_SECONDS", 12 * 60 * 60)
+SESSION_TOUCH_SECONDS = 60
+# The cookie and the stored session outlive the idle limit by a few minutes, so that the
+# middleware, not the browser, ends an idle session and can tell the user why; they still end
+# by themselves should the middleware ever be bypassed.
+SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS + 5 * 60
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -213,6 +234,11 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 900)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 840)
+# A message delivered more often than this (its workers keep dying) is recorded as a dead
+# letter and not run again (config/jobs.py).
+CELERY_MAX_DELIVERIES = env_int("CELERY_MAX_DELIVERIES", 3)
+# Django's LOGGING (JSON in production) stays in charge of the worker's logs too.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Must exceed the longest task, or a running task is delivered a second time.
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
@@ -220,7 +246,18 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
     "unacked_restore_throttle": env_int("CELERY_UNACKED_RESTORE_THROTTLE", 10),
 }
+# /health/: the worker heartbeat is sent this often and is stale after the max age; with
+# HEALTH_REQUIRE_WORKER a stale or missing heartbeat makes /health/ answer 503.
+HEALTH_HEARTBEAT_SECONDS = env_int("HEALTH_HEARTBEAT_SECONDS", 60)
+HEALTH_WORKER_MAX_AGE_SECONDS = env_int("HEALTH_WORKER_MAX_AGE_SECONDS", 300)
+HEALTH_REQUIRE_WORKER = env_bool("HEALTH_REQUIRE_WORKER", default=False)
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    "config-heartbeat": {
+        "task": "config.tasks.heartbeat",
+        "schedule": float(HEALTH_HEARTBEAT_SECONDS),
+        # A heartbeat that waited in the queue says nothing about now.
+        "options": {"expires": HEALTH_HEARTBEAT_SECONDS},
+    },
     "retailers-apply-due-history": {
         "task": "retailers.tasks.apply_due_history",
         "schedule": crontab(hour=0, minute=5),
@@ -290,16 +327,36 @@ DEMO_SEEDERS = [
 ]
 
 # --- Logging --------------------------------------------------------------------------------
+# JSON lines in UTC (config/logs.py) with LOG_FORMAT=json, the production default; readable
+# lines otherwise. Secrets are redacted on every handler.
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+LOG_FORMAT = env_str("LOG_FORMAT", "plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "config.logs.RedactingFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {"()": "config.logs.PlainFormatter"},
+        "json": {"()": "config.logs.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["redact"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # One logger per concern (config/logs.py); they reach the root handler.
+        "audit.auth": {"level": "INFO"},
+        "audit.authz": {"level": "INFO"},
+        "jobs": {"level": "INFO"},
+        "imports": {"level": "INFO"},
+    },
 }
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"

@@ -50,3 +50,6 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 DEBUG = False
 LANGUAGE_CODE = "en"
+
+# Test-only tasks (a poison message…) for the real-worker tests; the worker imports them too.
+CELERY_IMPORTS = ["tests.celery_tasks"]
