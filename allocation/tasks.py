@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 from celery import shared_task
-from celery.contrib.django.task import DjangoTask
 from django.db import OperationalError
 
 from allocation import selectors, services
+from config.jobs import ProjectTask
 from territory.models import Cycle
 
 RETRY = {
@@ -19,7 +19,7 @@ RETRY = {
 }
 
 
-class RunTask(DjangoTask):
+class RunTask(ProjectTask):
     """A run whose task gives up for good is marked failed rather than left computing."""
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
