@@ -22,6 +22,7 @@ from accounts.permissions import can_view_settlement_data
 from config.errors import ApplicationError
 from retailers import selectors as retailer_selectors
 from retailers.models import Retailer
+from settlement.analytics import current_targets
 from territory.selectors import cycle_for_day
 from visits import selectors, services, tasks
 from visits.forms import (
@@ -84,6 +85,7 @@ def today(request: HttpRequest) -> HttpResponse:
         "rows": rows,
         "done": sum(1 for row in rows if row.state == "done"),
         "open_visit": selectors.open_visit_of(request.user),
+        "targets": current_targets(user=request.user, today=timezone.localdate()),
     }
     return render(request, "visits/today.html", context)
 
