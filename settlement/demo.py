@@ -10,7 +10,8 @@ The older history (:func:`_seed_long_history`) keeps the seed fast by writing on
 retailer and month that sums the month's weekly orders (drawn week by week as the 8 recent
 cycles are, from the retailer's usual brands), with the season, a few per cent of growth a
 year and growing low-tar sales (brand cultivation). Some retailers opened their e-settlement
-account or moved to online ordering during that time, so the shares grow over the months.
+account or moved to online ordering during that time, so the shares grow over the months; their
+orders from before the account opened were paid in cash, so they are ``paid`` with no debit.
 """
 
 from __future__ import annotations
@@ -440,6 +441,10 @@ def _seed_long_history(ctx: DemoContext) -> None:
                     if results[-1] == DebitStatus.SUCCESS
                     else OrderStatus.PAYMENT_FAILED
                 )
+            elif retailer.payment_method == PaymentMethod.E_SETTLEMENT:
+                # Before its e-settlement account opened the retailer paid cash on delivery:
+                # paid, so that the debit job never takes these old orders for its own.
+                order.status = OrderStatus.PAID
             orders.append(order)
             lines_of.append(lines)
             attempts.append((retailer.settlement_account.pk if results else 0, results))
