@@ -23,7 +23,7 @@ def signed(value: Decimal | None) -> str:
 def change(value: Decimal | None) -> str:
     """:func:`signed`, coloured: green up, red down."""
     if value is None:
-        return mark_safe('<span class="change muted">—</span>')  # noqa: S308 - a constant
+        return mark_safe('<span class="change muted">—</span>')
     tone = "up" if value > 0 else "down" if value < 0 else ""
     return format_html('<span class="change {}">{}</span>', tone, signed(value))
 
