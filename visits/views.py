@@ -76,6 +76,7 @@ def today(request: HttpRequest) -> HttpResponse:
         return render(request, "visits/today.html", {"form": form, "rows": None}, status=400)
     day = form.cleaned_data["day"] or timezone.localdate()
     rows = selectors.today_rows(user=request.user, day=day)
+    targets = current_targets(user=request.user, today=timezone.localdate())
     context = {
         "form": form,
         "day": day,
@@ -85,7 +86,8 @@ def today(request: HttpRequest) -> HttpResponse:
         "rows": rows,
         "done": sum(1 for row in rows if row.state == "done"),
         "open_visit": selectors.open_visit_of(request.user),
-        "targets": current_targets(user=request.user, today=timezone.localdate()),
+        "targets": targets,
+        "targets_behind": sum(1 for p in targets if p.state == "behind"),
     }
     return render(request, "visits/today.html", context)
 
