@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from settlement.models import (
     BalanceReminder,
+    CultivationTarget,
     Debit,
     Order,
     OrderLine,
@@ -143,3 +144,20 @@ class RebateAdmin(ReadOnlyAdmin):
     search_fields = ("retailer__name", "retailer__licence_number")
     list_select_related = ("retailer",)
     raw_id_fields = ("retailer",)
+
+
+@admin.register(CultivationTarget)
+class CultivationTargetAdmin(ReadOnlyAdmin):
+    """Set and changed on the targets page (``settlement:targets``), where the rules apply."""
+
+    list_display = (
+        "account_manager",
+        "brand",
+        "brand_group",
+        "start_date",
+        "end_date",
+        "target_retailers",
+        "target_cartons",
+    )
+    list_filter = ("brand_group", "end_date")
+    list_select_related = ("account_manager", "brand")

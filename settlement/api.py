@@ -12,6 +12,7 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
+from django_filters.utils import translate_validation
 from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
@@ -19,7 +20,7 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import exceptions, serializers, status
-from rest_framework.generics import ListAPIView, RetrieveAPIView
+from rest_framework.generics import GenericAPIView, ListAPIView, RetrieveAPIView
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -32,8 +33,14 @@ from config.api.permissions import DEFAULT, CanViewSettlementData
 from config.api.schema import NO_NUL_PATTERN, error_response
 from config.errors import ApplicationError
 from retailers.selectors import visible_retailers
-from settlement import selectors, services, tasks
-from settlement.filters import AccountFilter, DebitFilter, OrderFilter, ReminderFilter
+from settlement import analytics, selectors, services, tasks
+from settlement.filters import (
+    AccountFilter,
+    DebitFilter,
+    OrderFilter,
+    ReminderFilter,
+    SalesSummaryFilter,
+)
 from settlement.models import (
     BalanceReminder,
     Debit,
@@ -420,4 +427,109 @@ urlpatterns = [
     path("settlement-accounts/balances/", BalancePushApi.as_view(), name="balance-push"),
     path("debits/", DebitListApi.as_view(), name="debit-list"),
     path("balance-reminders/", ReminderListApi.as_view(), name="balance-reminder-list"),
+]
+
+
+# --- The half-year report: sales summary (read-only) -----------------------------------------
+
+
+class MeasuresSerializer(serializers.Serializer):
+    cartons = serializers.IntegerField()
+    cases = serializers.DecimalField(max_digits=16, decimal_places=2)
+    revenue = serializers.DecimalField(max_digits=16, decimal_places=2)
+
+
+class ChangeField(serializers.DecimalField):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(max_digits=12, decimal_places=1, allow_null=True, **kwargs)
+
+
+class SalesRowSerializer(serializers.Serializer):
+    id = serializers.SerializerMethodField()
+    label = serializers.CharField()
+    current = MeasuresSerializer()
+    year_before = MeasuresSerializer()
+    previous = MeasuresSerializer()
+    cartons_yoy = ChangeField()
+    cartons_pop = ChangeField()
+    cases_yoy = ChangeField()
+    cases_pop = ChangeField()
+    revenue_yoy = ChangeField()
+    revenue_pop = ChangeField()
+    share = ChangeField(help_text=_("Per cent of this period's cartons."))
+
+    def get_id(self, row) -> int | None:
+        """The branch, district, route, account manager or brand id; the class for a class."""
+        return row.key.pk if isinstance(row.key, Brand) else row.key
+
+
+class DateRangeSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+
+
+class SalesSummarySerializer(serializers.Serializer):
+    period = serializers.CharField(source="comparison.period.code")
+    partial = serializers.BooleanField(
+        source="comparison.partial",
+        help_text=_("The period has not ended: it is counted to date, against the same days."),
+    )
+    current = DateRangeSerializer(source="comparison.current")
+    year_before = DateRangeSerializer(source="comparison.year_before")
+    previous = DateRangeSerializer(source="comparison.previous")
+    level = serializers.CharField()
+    total = SalesRowSerializer()
+    rows = SalesRowSerializer(source="by_unit", many=True)
+    price_classes = SalesRowSerializer(source="by_class", many=True)
+    brands = SalesRowSerializer(source="by_brand", many=True)
+    key_brands = SalesRowSerializer()
+    low_tar_brands = SalesRowSerializer(source="low_tar")
+
+
+class SalesSummaryApi(GenericAPIView):
+    """Sales of a month or half-year for the retailers you may see, with year-on-year and
+    period-on-period change, by branch, district, route or account manager, price class and
+    brand (DESIGN §2.6). Revenue is the amount charged (price per carton × cartons)."""
+
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = SalesSummaryFilter
+    pagination_class = None
+    serializer_class = SalesSummarySerializer
+
+    def get_queryset(self):
+        return OrderLine.objects.none()  # the parameters only; the figures come from analytics
+
+    @extend_schema(summary=_("Sales summary"), responses={200: SalesSummarySerializer})
+    def get(self, request: Request) -> Response:
+        filterset = SalesSummaryFilter(request.query_params, queryset=self.get_queryset())
+        if not filterset.is_valid():
+            raise translate_validation(filterset.errors)
+        params = filterset.form.cleaned_data
+        today = timezone.localdate()
+        period = (
+            analytics.Period.parse(params["period"])
+            if params.get("period")
+            else analytics.last_complete(analytics.MONTH, today)
+        )
+        area = None
+        if params.get("area"):
+            level, _sep, pk = params["area"].partition(":")
+            area = analytics.Area(level, int(pk), "")  # scoped like everything: unseen is empty
+        brand = None
+        if params.get("brand") is not None:
+            brand = Brand.objects.filter(pk=params["brand"]).first() or Brand(pk=params["brand"])
+        data = analytics.sales_dashboard(
+            user=request.user,
+            period=period,
+            today=today,
+            level=params.get("level") or analytics.Level.ROUTE,
+            area=area,
+            brand=brand,
+            price_class=params.get("price_class"),
+        )
+        return Response(SalesSummarySerializer(data).data)
+
+
+urlpatterns += [
+    path("sales/summary/", SalesSummaryApi.as_view(), name="sales-summary"),
 ]

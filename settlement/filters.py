@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import django_filters
+from django import forms
+from django.core.validators import RegexValidator
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 
 from config.api.filters import (
+    BLANK,
     BooleanFilter,
     ChoiceFilter,
     DateFilter,
@@ -14,12 +18,14 @@ from config.api.filters import (
     IntegerFilter,
     TextFilter,
 )
+from settlement import analytics
 from settlement.models import (
     BalanceReminder,
     Debit,
     DebitStatus,
     Order,
     OrderChannel,
+    OrderLine,
     OrderStatus,
     SettlementAccount,
     SettlementAccountStatus,
@@ -88,3 +94,70 @@ class ReminderFilter(django_filters.FilterSet):
         if value is None:
             return queryset
         return queryset.filter(sent_at__isnull=not value)
+
+
+# --- The half-year report (settlement.analytics) ------------------------------------------------
+
+#: ``YYYY-MM`` or ``YYYY-H1``/``YYYY-H2``, years 2000 to 2100 (``analytics.Period``).
+PERIOD_PATTERN = r"^(20[0-9]{2}|2100)-(0[1-9]|1[0-2]|H[12])$"
+#: ``level:id`` of a branch, district, route or account manager.
+AREA_PATTERN = r"^(branch|district|route|manager):[1-9][0-9]{0,17}$"
+
+
+class _PatternField(forms.CharField):
+    def __init__(self, *args, pattern: str, message, **kwargs) -> None:
+        super().__init__(*args, strip=False, **kwargs)
+        self.validators.append(RegexValidator(pattern, message))
+
+    def to_python(self, value):
+        if value == "":  # present but empty: a mistake, like the other strict filters
+            raise forms.ValidationError(BLANK, code="blank")
+        return super().to_python(value)
+
+
+class PatternFilter(django_filters.Filter):
+    """A string matching ``pattern`` (documented as such); anything else is a 400."""
+
+    field_class = _PatternField
+
+    def __init__(self, *args, pattern: str, message, **kwargs) -> None:
+        super().__init__(*args, pattern=pattern, message=message, **kwargs)
+        label = self._label
+        schema = {"type": "string", "pattern": pattern}
+        extend_schema_field({**schema, "description": label} if label else schema)(self)
+
+    def filter(self, qs, value):
+        return qs  # read by the view
+
+
+class SalesSummaryFilter(django_filters.FilterSet):
+    """The sales summary's parameters; the view reads them (nothing is filtered here)."""
+
+    period = PatternFilter(
+        pattern=PERIOD_PATTERN,
+        message=_("Give a month (2026-10) or a half-year (2026-H2)."),
+        label=_(
+            "Month (YYYY-MM) or half-year (YYYY-H1, YYYY-H2); the last full month if left out."
+        ),
+    )
+    level = ChoiceFilter(
+        choices=analytics.Level.CHOICES,
+        method="keep",
+        label=_("What the rows are: branch, district, route (default) or account manager."),
+    )
+    area = PatternFilter(
+        pattern=AREA_PATTERN,
+        message=_("Give an area as level:id, such as route:12."),
+        label=_("Only this branch, district, route or account manager (level:id)."),
+    )
+    brand = IntegerFilter(method="keep", label=_("Brand id."))
+    price_class = IntegerFilter(
+        min_value=1, max_value=5, method="keep", label=_("Price class, 1 to 5.")
+    )
+
+    class Meta:
+        model = OrderLine
+        fields: list[str] = []
+
+    def keep(self, queryset, name, value):
+        return queryset

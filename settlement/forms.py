@@ -10,7 +10,8 @@ from accounts.models import User
 from catalog.models import Brand
 from retailers.models import RetailerStatus
 from retailers.selectors import visible_retailers
-from settlement.models import OrderChannel, OrderStatus
+from settlement import analytics, services
+from settlement.models import BrandGroup, CultivationTarget, OrderChannel, OrderStatus
 from settlement.services import MAX_CARTONS_PER_LINE
 from territory.models import Cycle, CycleStatus
 from territory.selectors import visible_districts, visible_routes
@@ -167,3 +168,185 @@ class MonthForm(forms.Form):
     def clean_month(self) -> dt.date | None:
         month = self.cleaned_data["month"]
         return month.replace(day=1) if month else None
+
+
+# --- Analytics (settlement.analytics) ---------------------------------------------------------
+
+
+class PeriodField(forms.CharField):
+    """A month (``2026-10``) or a half-year (``2026-H2``), chosen from a list."""
+
+    default_error_messages = {
+        "invalid": _("Choose a month (such as 2026-10) or a half-year (such as 2026-H2).")
+    }
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        if text in self.empty_values:
+            return None
+        try:
+            return analytics.Period.parse(text)
+        except ValueError as exc:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from exc
+
+
+def area_choices(units: analytics.Units, *, everything) -> list:
+    groups: dict[str, list] = {}
+    for area in units.areas():
+        groups.setdefault(area.level, []).append((area.code, area.label))
+    labels = dict(analytics.Level.CHOICES)
+    return [("", everything)] + [
+        (labels[level], groups[level])
+        for level, _label in analytics.Level.CHOICES
+        if level in groups
+    ]
+
+
+class AreaField(forms.ChoiceField):
+    def __init__(self, *args, units: analytics.Units | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.units = units
+
+    def clean(self, value):
+        value = super().clean(value)
+        return self.units.area(value) if value else None
+
+
+class SalesFilterForm(forms.Form):
+    period = PeriodField(label=_("Period"), widget=forms.Select)
+    level = forms.ChoiceField(label=_("Break down by"), choices=analytics.Level.CHOICES)
+    area = AreaField(label=_("Area"), required=False)
+    brand = forms.ModelChoiceField(label=_("Brand"), queryset=None, required=False)
+    price_class = forms.TypedChoiceField(
+        label=_("Price class"),
+        choices=[("", _("All classes")), *[(n, str(n)) for n in analytics.PRICE_CLASSES]],
+        coerce=int,
+        required=False,
+        empty_value=None,
+    )
+
+    def __init__(self, *args, units: analytics.Units, today: dt.date, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        months = analytics.recent_periods(analytics.MONTH, today, 24)
+        halves = analytics.recent_periods(analytics.HALF, today, 4)
+        period_choices = [
+            (_("Half-years"), [(p.code, p.label) for p in halves]),
+            (_("Months"), [(p.code, p.label) for p in months]),
+        ]
+        asked = self.data.get(self.add_prefix("period"), "")
+        try:
+            extra = analytics.Period.parse(asked) if asked else None
+        except ValueError:
+            extra = None
+        if extra is not None and extra not in (*months, *halves):
+            period_choices.insert(0, (_("Chosen"), [(extra.code, extra.label)]))
+        self.fields["period"].widget.choices = period_choices
+        self.fields["area"].units = units
+        self.fields["area"].choices = area_choices(units, everything=_("All I can see"))
+        self.fields["brand"].queryset = Brand.objects.order_by("price_class", "code")
+        self.fields["brand"].empty_label = _("All brands")
+        self.fields["brand"].label_from_instance = lambda b: f"{b.name} · {b.price_class}"
+
+
+class ChannelFilterForm(forms.Form):
+    by = forms.ChoiceField(
+        label=_("Per"),
+        choices=[(analytics.MONTHS, _("Month")), (analytics.CYCLES, _("Cycle"))],
+    )
+    end = forms.DateField(
+        label=_("Up to"),
+        input_formats=["%Y-%m"],
+        widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
+        error_messages={"invalid": _("Enter a month such as 2026-10.")},
+    )
+    area = AreaField(label=_("Area"), required=False)
+
+    def __init__(self, *args, units: analytics.Units, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["area"].units = units
+        self.fields["area"].choices = area_choices(units, everything=_("All I can see"))
+
+    def clean_end(self) -> dt.date:
+        end = self.cleaned_data["end"]
+        if not analytics.MIN_YEAR <= end.year <= analytics.MAX_YEAR:
+            raise forms.ValidationError(_("Enter a month such as 2026-10."))
+        # The series end with the whole month.
+        return analytics.add_months(end.replace(day=1), 1) - dt.timedelta(days=1)
+
+
+class TargetFilterForm(forms.Form):
+    manager = forms.ModelChoiceField(label=_("Account manager"), queryset=None, required=False)
+    show = forms.ChoiceField(
+        label=_("Show"),
+        choices=[("current", _("Running today")), ("all", _("All targets"))],
+        required=False,
+    )
+
+    def __init__(self, *args, managers, with_manager: bool = True, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if with_manager:
+            self.fields["manager"].queryset = managers
+            self.fields["manager"].empty_label = _("All account managers")
+        else:
+            del self.fields["manager"]
+
+
+def _subject_choices() -> list:
+    groups = [(f"group:{value}", label) for value, label in BrandGroup.choices]
+    brands = [
+        (f"brand:{b.pk}", f"{b.name} · {b.code}")
+        for b in Brand.objects.filter(is_active=True).order_by("price_class", "code")
+    ]
+    return [("", "---------"), (_("Brand groups"), groups), (_("Brands"), brands)]
+
+
+class TargetForm(forms.Form):
+    account_manager = forms.ModelChoiceField(label=_("Account manager"), queryset=None)
+    subject = forms.ChoiceField(label=_("Brand or group"))
+    start_date = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    end_date = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    target_retailers = forms.IntegerField(
+        label=_("Retailers carrying"),
+        required=False,
+        min_value=1,
+        max_value=services.MAX_TARGET_RETAILERS,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    target_cartons = forms.IntegerField(
+        label=_("Cartons"),
+        required=False,
+        min_value=1,
+        max_value=services.MAX_TARGET_CARTONS,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+
+    def __init__(self, *args, managers, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["account_manager"].queryset = managers
+        self.fields["subject"].choices = _subject_choices()
+
+    @staticmethod
+    def initial_for(target: CultivationTarget) -> dict:
+        subject = f"brand:{target.brand_id}" if target.brand_id else f"group:{target.brand_group}"
+        return {
+            "account_manager": target.account_manager_id,
+            "subject": subject,
+            "start_date": target.start_date,
+            "end_date": target.end_date,
+            "target_retailers": target.target_retailers,
+            "target_cartons": target.target_cartons,
+        }
+
+    def target_input(self) -> services.TargetInput:
+        data = self.cleaned_data
+        kind, _sep, value = data["subject"].partition(":")
+        brand = Brand.objects.get(pk=int(value)) if kind == "brand" else None
+        return services.TargetInput(
+            account_manager=data["account_manager"],
+            brand=brand,
+            brand_group=value if kind == "group" else "",
+            start_date=data["start_date"],
+            end_date=data["end_date"],
+            target_retailers=data["target_retailers"],
+            target_cartons=data["target_cartons"],
+        )

@@ -478,3 +478,113 @@ class ImportBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.file_name}"
+
+
+class BrandGroup(models.TextChoices):
+    """Groups of brands a cultivation target may name instead of one brand (DESIGN §2.6)."""
+
+    LOW_TAR = "low_tar", _("Low-tar brands")
+    KEY = "key", _("Key brands")
+    NEW = "new", _("New brands")
+
+
+#: The ``Brand`` flag behind each group.
+BRAND_GROUP_FLAGS = {
+    BrandGroup.LOW_TAR: "is_low_tar",
+    BrandGroup.KEY: "is_key",
+    BrandGroup.NEW: "is_new",
+}
+
+
+class CultivationTarget(models.Model):
+    """A brand-cultivation target of an account manager for a period (品牌培育, DESIGN §2.6).
+
+    Names one brand or one group of brands (``brand_group``), and what the manager's retailers
+    should reach between ``start_date`` and ``end_date``: how many retailers carry it (ordered
+    it at least once) and how many cartons they order. At least one of the two is set.
+    Progress is computed from the orders (``analytics.target_progress``), never stored.
+    """
+
+    account_manager = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.CASCADE,
+        related_name="cultivation_targets",
+        verbose_name=_("account manager"),
+    )
+    brand = models.ForeignKey(
+        "catalog.Brand",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("brand"),
+    )
+    brand_group = models.CharField(
+        _("brand group"), max_length=10, choices=BrandGroup.choices, blank=True
+    )
+    start_date = models.DateField(_("from"))
+    end_date = models.DateField(_("to"))
+    target_retailers = models.PositiveIntegerField(
+        _("retailers carrying (target)"), null=True, blank=True
+    )
+    target_cartons = models.PositiveIntegerField(_("cartons (target)"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("set by"),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("cultivation target")
+        verbose_name_plural = _("cultivation targets")
+        ordering = ["-start_date", "account_manager_id", "brand_group", "brand_id", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(brand__isnull=False) & models.Q(brand_group=""))
+                | (models.Q(brand__isnull=True) & ~models.Q(brand_group="")),
+                name="target_one_brand_or_group",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(end_date__gte=models.F("start_date")),
+                name="target_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(target_retailers__isnull=True) | models.Q(target_retailers__gt=0)
+                )
+                & (models.Q(target_cartons__isnull=True) | models.Q(target_cartons__gt=0))
+                & (
+                    models.Q(target_retailers__isnull=False)
+                    | models.Q(target_cartons__isnull=False)
+                ),
+                name="target_figures_positive",
+            ),
+            models.UniqueConstraint(
+                fields=["account_manager", "brand", "start_date", "end_date"],
+                condition=models.Q(brand__isnull=False),
+                name="target_once_per_brand_and_period",
+            ),
+            models.UniqueConstraint(
+                fields=["account_manager", "brand_group", "start_date", "end_date"],
+                condition=models.Q(brand__isnull=True),
+                name="target_once_per_group_and_period",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["account_manager", "end_date"], name="target_manager_end"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_manager_id} {self.subject} {self.start_date}–{self.end_date}"
+
+    @property
+    def subject(self) -> str:
+        """The brand's name or the group's label."""
+        if self.brand_id is not None:
+            return self.brand.name
+        return str(BrandGroup(self.brand_group).label) if self.brand_group else ""

@@ -39,10 +39,13 @@ from config.logs import log_import
 from retailers.models import PaymentMethod, Retailer, RetailerStatus
 from retailers.selectors import visible_retailers
 from settlement import imports
+from settlement.analytics import manageable_managers
 from settlement.bank import DebitRequest, DebitResult, get_bank
 from settlement.models import (
+    BRAND_GROUP_FLAGS,
     COUNTED_ORDER_STATUSES,
     BalanceReminder,
+    CultivationTarget,
     Debit,
     DebitStatus,
     ImportBatch,
@@ -1060,3 +1063,111 @@ def rebates_create(*, month: dt.date) -> RebateRun | None:
         run.save(update_fields=["rebates", "amount"])
     logger.info("rebates for %s: %s, %s yuan", month, run.rebates, run.amount)
     return run
+
+
+# --- Brand-cultivation targets (DESIGN §2.6) ------------------------------------------------
+
+#: Bounds that catch typing mistakes: a target spans at most a year, and its figures are
+#: within what a county branch can reach.
+MAX_TARGET_DAYS = 366
+MAX_TARGET_RETAILERS = 100_000
+MAX_TARGET_CARTONS = 10_000_000
+
+
+@dataclass(frozen=True)
+class TargetInput:
+    account_manager: User
+    brand: Brand | None
+    brand_group: str
+    start_date: dt.date
+    end_date: dt.date
+    target_retailers: int | None
+    target_cartons: int | None
+
+
+def _target_errors(data: TargetInput, *, by: User) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+
+    def add(name: str, message: str) -> None:
+        errors.setdefault(name, []).append(message)
+
+    if not manageable_managers(by).filter(pk=data.account_manager.pk).exists():
+        add("account_manager", _("Choose an account manager of your districts."))
+    if (data.brand is None) == (data.brand_group == ""):
+        add("brand", _("Choose either one brand or one group of brands."))
+    elif data.brand_group and data.brand_group not in BRAND_GROUP_FLAGS:
+        add("brand_group", _("Choose a group from the list."))
+    if data.end_date < data.start_date:
+        add("end_date", _("The period ends before it starts."))
+    elif (data.end_date - data.start_date).days + 1 > MAX_TARGET_DAYS:
+        add("end_date", _("A target covers at most a year."))
+    for name, value, limit in (
+        ("target_retailers", data.target_retailers, MAX_TARGET_RETAILERS),
+        ("target_cartons", data.target_cartons, MAX_TARGET_CARTONS),
+    ):
+        if value is not None and not 1 <= value <= limit:
+            add(name, _("Enter a whole number from 1 to %(limit)s.") % {"limit": limit})
+    if data.target_retailers is None and data.target_cartons is None:
+        add("target_retailers", _("Set retailers carrying, cartons, or both."))
+    return errors
+
+
+def _duplicate_target(data: TargetInput, *, exclude: int | None) -> bool:
+    same = CultivationTarget.objects.filter(
+        account_manager=data.account_manager,
+        brand=data.brand,
+        brand_group=data.brand_group,
+        start_date=data.start_date,
+        end_date=data.end_date,
+    )
+    return same.exclude(pk=exclude).exists() if exclude else same.exists()
+
+
+def _save_target(target: CultivationTarget, data: TargetInput, *, by: User) -> CultivationTarget:
+    errors = _target_errors(data, by=by)
+    if not errors and _duplicate_target(data, exclude=target.pk):
+        errors["brand"] = [
+            _("This account manager already has a target for this brand and period.")
+        ]
+    if errors:
+        first = next(iter(errors.values()))[0]
+        raise ApplicationError(first, extra=errors)
+    for name, value in vars(data).items():
+        setattr(target, name, value)
+    try:
+        with transaction.atomic():
+            target.save()
+    except IntegrityError as exc:  # a concurrent save of the same target won
+        message = _("This account manager already has a target for this brand and period.")
+        raise ApplicationError(message, extra={"brand": [message]}) from exc
+    return target
+
+
+@transaction.atomic
+def cultivation_target_create(*, data: TargetInput, by: User) -> CultivationTarget:
+    """Set a brand-cultivation target for an account manager of ``by``'s districts.
+
+    Refused, naming the field: a manager ``by`` may not manage, neither or both of a brand and
+    a group, a period that ends before it starts or spans more than a year, figures that are
+    not whole numbers from 1 up (at least one set), or the same manager, brand (or group) and
+    period twice (also guarded by unique constraints).
+    """
+    return _save_target(CultivationTarget(created_by=by), data, by=by)
+
+
+@transaction.atomic
+def cultivation_target_update(
+    *, target: CultivationTarget, data: TargetInput, by: User
+) -> CultivationTarget:
+    """Change a target, under the same rules as :func:`cultivation_target_create`; ``by`` must
+    manage the target's current manager too."""
+    if not manageable_managers(by).filter(pk=target.account_manager_id).exists():
+        raise ApplicationError(_("You may not change this target."))
+    return _save_target(target, data, by=by)
+
+
+@transaction.atomic
+def cultivation_target_delete(*, target: CultivationTarget, by: User) -> None:
+    if not manageable_managers(by).filter(pk=target.account_manager_id).exists():
+        raise ApplicationError(_("You may not delete this target."))
+    target.delete()

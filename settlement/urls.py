@@ -1,6 +1,6 @@
 from django.urls import path
 
-from settlement import views
+from settlement import views, views_analytics
 
 app_name = "settlement"
 urlpatterns = [
@@ -20,4 +20,12 @@ urlpatterns = [
     path("reminders/<int:pk>/helped/", views.reminder_helped, name="reminder-helped"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("rebates/", views.rebate_report, name="rebate-report"),
+    # The half-year report (DESIGN §2.6).
+    path("analytics/sales/", views_analytics.sales, name="sales"),
+    path("analytics/sales/export.<str:fmt>", views_analytics.sales_export, name="sales-export"),
+    path("analytics/channels/", views_analytics.channels, name="channels"),
+    path("targets/", views_analytics.target_list, name="targets"),
+    path("targets/new/", views_analytics.target_create, name="target-create"),
+    path("targets/<int:pk>/edit/", views_analytics.target_edit, name="target-edit"),
+    path("targets/<int:pk>/delete/", views_analytics.target_delete, name="target-delete"),
 ]

@@ -4,6 +4,10 @@ Each past cycle (and the current cycle up to yesterday) gets visits in plan orde
 manager starts at 08:00, stays about the policy's minimum (now and then less), moves on a few
 minutes later and stops at 19:00, so an overloaded route day shows as missed visits in the
 compliance report. A cycle that already has visits is left alone (idempotent).
+
+Before those weeks, a year of stock checks (:func:`_seed_stock_history`): each month a share of
+the retailers gets one visit that records the stock, retail price and last cycle's sales of a
+few key brands, so that the volume, price and stock trends have a year of points.
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ from django.utils import timezone
 from catalog.models import Brand
 from config.demo import DemoContext
 from retailers.models import HOSPITALITY_TYPES, Retailer, RetailerStatus
+from settlement.demo import SEASON
 from territory.models import Cycle
 from visits import services
 from visits.models import (
     EmergencyRequest,
+    FocusActivity,
     FollowUp,
     ServicePolicy,
     StockObservation,
@@ -30,6 +36,9 @@ from visits.models import (
 from visits.rules import policy_star
 
 HISTORY_CYCLES = 4
+#: Months of stock checks before the detailed history, and the share of retailers checked.
+STOCK_MONTHS = 12
+STOCK_CHECK_SHARE = 0.3
 DAY_START, DAY_END = dt.time(8, 0), dt.time(19, 0)
 SKIP_RATE = 0.06
 
@@ -91,6 +100,7 @@ def seed(ctx: DemoContext) -> None:
     for cycle in cycles:
         if cycle.pk not in visited:
             _seed_cycle(ctx, cycle, brands=brands, all_brands=all_brands)
+    _seed_stock_history(ctx, before=cycles[0].start_date, brands=brands)
 
 
 def _seed_cycle(ctx: DemoContext, cycle: Cycle, *, brands: list, all_brands: list) -> None:
@@ -223,3 +233,94 @@ def _seed_details(ctx, rng, visits: list[Visit], *, brands: list, all_brands: li
     ctx.count("stock observations", len(stock))
     ctx.count("follow-ups", len(follow_ups))
     ctx.count("emergency requests", len(emergencies))
+
+
+def _seed_stock_history(ctx: DemoContext, *, before: dt.date, brands: list[Brand]) -> None:
+    """Monthly stock checks in the ``STOCK_MONTHS`` months before ``before``; once (a second run
+    finds visits before ``before`` and stops)."""
+    if not brands or Visit.objects.filter(checked_in_at__lt=_at(before, 0)).exists():
+        return
+    rng = ctx.rng("visits:stock-history")
+    policies = {p.star: p for p in ServicePolicy.objects.all()}
+    retailers = list(
+        Retailer.objects.filter(route__account_manager__isnull=False)
+        .select_related("route")
+        .prefetch_related("status_history")
+        .order_by("licence_number")
+    )
+    cycles = {c.start_date: c for c in Cycle.objects.filter(end_date__lt=before)}
+    # Each brand's usual figures at a retailer of average size, drifting over the year.
+    usual = {b.pk: (rng.randrange(6, 20), rng.randrange(8, 30)) for b in brands}
+    visits: list[Visit] = []
+    observed: list[tuple[Visit, list[StockObservation]]] = []
+    first = before.replace(day=1)  # the checks of its month stop the day before ``before``
+    for k in range(STOCK_MONTHS - 1, -1, -1):
+        month = first
+        for _ in range(k):
+            month = (month - dt.timedelta(days=1)).replace(day=1)
+        season = SEASON[month.month]
+        trend = 1 + 0.003 * (STOCK_MONTHS - k)  # retail prices creep up
+        for retailer in retailers:
+            if rng.random() >= STOCK_CHECK_SHARE:
+                continue
+            # On the route's day of a week of the month.
+            day = month + dt.timedelta(days=rng.randrange(0, 22))
+            day += dt.timedelta(days=retailer.route.visit_weekday - day.weekday())
+            if day.month != month.month or day >= before:
+                continue
+            if _status_on(retailer, day) != RetailerStatus.ACTIVE:
+                continue
+            policy = policies[policy_star(retailer.star)]
+            start = 8 * 60 + rng.randrange(0, 9 * 60)
+            stay = policy.min_stay_minutes + rng.randrange(0, 8)
+            visit = Visit(
+                retailer=retailer,
+                account_manager_id=retailer.route.account_manager_id,
+                cycle=cycles.get(day - dt.timedelta(days=day.weekday())),
+                route=retailer.route,
+                star=retailer.star,
+                required_stay_minutes=policy.min_stay_minutes,
+                checked_in_at=_at(day, start),
+                checked_out_at=_at(day, start + stay),
+                stay_minutes=stay,
+                latitude=retailer.latitude,
+                longitude=retailer.longitude,
+                activities=[FocusActivity.INVENTORY],
+                notes="库存检查：" + rng.choice(NOTES),
+            )
+            size = (retailer.star or 2) / 3
+            lines = []
+            for brand in rng.sample(brands, min(len(brands), rng.choice((2, 3, 4)))):
+                stock, sales = usual[brand.pk]
+                lines.append(
+                    StockObservation(
+                        brand=brand,
+                        cartons_on_hand=max(0, round(stock * size * rng.uniform(0.6, 1.4))),
+                        retail_price=(
+                            brand.list_price
+                            * Decimal(str(round(rng.uniform(1.08, 1.18) * trend, 3)))
+                        ).quantize(Decimal("1")),
+                        sales_last_cycle=max(
+                            0, round(sales * size * season * rng.uniform(0.7, 1.3))
+                        ),
+                    )
+                )
+            visits.append(visit)
+            observed.append((visit, lines))
+    Visit.objects.bulk_create(visits, batch_size=2000)
+    stock = []
+    for visit, lines in observed:
+        for line in lines:
+            line.visit = visit
+            stock.append(line)
+    StockObservation.objects.bulk_create(stock, batch_size=5000)
+    ctx.count("visits", len(visits))
+    ctx.count("stock observations", len(stock))
+
+
+def _status_on(retailer: Retailer, day: dt.date) -> str | None:
+    status = None
+    for change in sorted(retailer.status_history.all(), key=lambda c: c.effective_from):
+        if change.effective_from <= day:
+            status = change.status
+    return status

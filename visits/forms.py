@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 from catalog.models import Brand
 from retailers.selectors import visible_retailers
+from settlement.forms import ChannelFilterForm
 from territory.models import Cycle
 from territory.selectors import visible_districts, visible_routes
 from visits.models import (
@@ -318,3 +319,14 @@ class RetailerSearchForm(forms.Form):
 
     def clean_q(self) -> str:
         return self.cleaned_data["q"].strip()
+
+
+class StockFilterForm(ChannelFilterForm):
+    """The volume, price and stock page: per month or cycle, up to a month, an area, a brand."""
+
+    brand = forms.ModelChoiceField(label=_("Brand"), queryset=None, required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["brand"].queryset = Brand.objects.order_by("price_class", "code")
+        self.fields["brand"].empty_label = _("The most observed")

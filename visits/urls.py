@@ -1,6 +1,6 @@
 from django.urls import path
 
-from visits import views
+from visits import views, views_analytics
 
 app_name = "visits"
 urlpatterns = [
@@ -17,6 +17,7 @@ urlpatterns = [
     path("plan/add/", views.plan_add, name="plan-add"),
     path("plan/<int:pk>/move/", views.plan_move, name="plan-move"),
     path("compliance/", views.compliance, name="compliance"),
+    path("stock/", views_analytics.stock, name="stock"),
     path(
         "compliance/summary.csv",
         views.compliance_csv,

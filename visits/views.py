@@ -22,6 +22,7 @@ from accounts.permissions import can_view_settlement_data
 from config.errors import ApplicationError
 from retailers import selectors as retailer_selectors
 from retailers.models import Retailer
+from settlement.analytics import current_targets
 from territory.selectors import cycle_for_day
 from visits import selectors, services, tasks
 from visits.forms import (
@@ -75,6 +76,7 @@ def today(request: HttpRequest) -> HttpResponse:
         return render(request, "visits/today.html", {"form": form, "rows": None}, status=400)
     day = form.cleaned_data["day"] or timezone.localdate()
     rows = selectors.today_rows(user=request.user, day=day)
+    targets = current_targets(user=request.user, today=timezone.localdate())
     context = {
         "form": form,
         "day": day,
@@ -84,6 +86,8 @@ def today(request: HttpRequest) -> HttpResponse:
         "rows": rows,
         "done": sum(1 for row in rows if row.state == "done"),
         "open_visit": selectors.open_visit_of(request.user),
+        "targets": targets,
+        "targets_behind": sum(1 for p in targets if p.state == "behind"),
     }
     return render(request, "visits/today.html", context)
 

@@ -6,7 +6,9 @@ from settlement.models import Debit, Order, SettlementAccount
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("model", ["order", "debit", "balancereminder", "rebate"])
+@pytest.mark.parametrize(
+    "model", ["order", "debit", "balancereminder", "rebate", "cultivationtarget"]
+)
 def test_the_admin_shows_settlement_records_read_only(client, demo, model):
     client.force_login(demo["admin"])
     response = client.get(reverse(f"admin:settlement_{model}_changelist"))

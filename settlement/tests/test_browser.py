@@ -3,9 +3,11 @@
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from catalog.models import Brand
 from retailers.models import Retailer
+from settlement.analytics import Period
 from settlement.models import Order
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -59,4 +61,44 @@ def test_the_supervisor_dashboard_fits_a_phone(live_server, phone, demo):
     assert routes == ["A", "B", "C", "D", "E"]
     rate = phone.locator("#by-route tfoot td").all_inner_texts()[-1]
     assert Decimal(rate.rstrip("%")) > Decimal("90")
+    assert fits(phone)
+
+
+def drawn(page) -> list[bool]:
+    """For each chart canvas on the page: whether Chart.js drew a chart on it."""
+    return page.evaluate(
+        "Array.from(document.querySelectorAll('canvas[data-chart]'))"
+        ".map(c => !!(window.Chart && Chart.getChart(c)) && c.width > 0)"
+    )
+
+
+def test_the_half_year_report_pages_fit_a_phone_and_draw_their_charts(live_server, phone, demo):
+    log_in(phone, live_server.url, "supervisor")
+    half = Period.of("half", timezone.localdate()).code
+    for path, table, charts in (
+        ("/settlement/analytics/sales/", "#by-unit", 4),
+        (f"/settlement/analytics/sales/?period={half}&level=manager", "#by-brand", 4),
+        ("/settlement/analytics/channels/", "#series", 3),
+        ("/visits/stock/", "#brands", 1),
+    ):
+        phone.goto(f"{live_server.url}{path}")
+        phone.wait_for_selector(table)
+        assert drawn(phone) == [True] * charts, path
+        assert fits(phone), path
+    phone.goto(f"{live_server.url}/settlement/targets/")
+    assert phone.locator("#targets li[data-target]").count() == 3  # the manager's running ones
+    assert fits(phone)
+    phone.click("#new-target")
+    phone.wait_for_selector("#target-form")
+    assert fits(phone)
+
+
+def test_the_manager_opens_the_targets_panel_on_today(live_server, phone, demo):
+    log_in(phone, live_server.url, "manager")
+    phone.goto(f"{live_server.url}/visits/today/")
+    panel = phone.locator("#my-targets")
+    assert not panel.locator("progress").first.is_visible()
+    panel.locator("summary").click()
+    assert panel.locator("li[data-target]").count() == 3
+    assert panel.locator("progress").first.is_visible()
     assert fits(phone)

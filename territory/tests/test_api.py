@@ -124,7 +124,9 @@ def test_every_role_reads_every_cycle_in_date_order(client, tokens, username):
     assert [c["code"] for c in found] == list(
         Cycle.objects.order_by("start_date").values_list("code", flat=True)
     )
-    assert len(found) == 14
+    # The territory demo's 12 past weeks, this one and the next; the settlement demo adds the
+    # weeks of its older order history.
+    assert len(found) == Cycle.objects.count() >= 14
 
 
 def test_a_cycle_has_its_fields_and_filters(client, tokens):
@@ -141,7 +143,9 @@ def test_a_cycle_has_its_fields_and_filters(client, tokens):
         }
     ]
     assert [c["status"] for c in results(client, token, CYCLES, status="planned")] == ["planned"]
-    assert len(results(client, token, CYCLES, status="closed")) == 12
+    closed = results(client, token, CYCLES, status="closed")
+    assert len(closed) == Cycle.objects.filter(status="closed").count() >= 12
+    assert {c["status"] for c in closed} == {"closed"}
     assert results(client, token, CYCLES, date="1999-01-01") == []
 
 
@@ -155,7 +159,7 @@ def test_cycles_page_in_date_order(client, tokens):
         page = client.get(page["next"], **bearer(token)).json()
         seen += page["results"]
     assert [c["start_date"] for c in seen] == sorted(c["start_date"] for c in seen)
-    assert len(seen) == 44
+    assert len(seen) == Cycle.objects.count() >= 44
 
 
 @pytest.mark.parametrize(

@@ -1,16 +1,22 @@
 """A small district of its own, far from the demo's dates, for exact figures."""
 
 import datetime as dt
+from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
+from django.utils import timezone
 
 from accounts.tests.factories import SupervisorFactory, UserFactory
 from retailers.models import BusinessType, RetailerStatus
 from retailers.tests.factories import RetailerFactory
+from settlement.tests.factories import BrandFactory
 from territory.tests.factories import DistrictFactory, RouteFactory
 from visits import services
-from visits.tests.factories import make_cycle
+from visits.models import StockObservation
+from visits.tests.factories import VisitFactory, make_cycle
+
+D = Decimal
 
 #: Two Mondays in 2031, far from the demo's cycles.
 MONDAY = dt.date(2031, 1, 6)
@@ -66,3 +72,34 @@ def world(db):
         c1=make_cycle(MONDAY),
         c2=make_cycle(MONDAY + dt.timedelta(weeks=1)),
     )
+
+
+def observe(shop, day: dt.date, brand, stock: int, price: str | None, sales: int | None, by=None):
+    at = timezone.make_aware(dt.datetime.combine(day, dt.time(10)))
+    visit = VisitFactory(
+        retailer=shop, checked_in_at=at, account_manager=by or shop.route.account_manager
+    )
+    return StockObservation.objects.create(
+        visit=visit,
+        brand=brand,
+        cartons_on_hand=stock,
+        retail_price=None if price is None else D(price),
+        sales_last_cycle=sales,
+    )
+
+
+@pytest.fixture
+def stock(world):
+    """Brand A: December 2030 at r1's first shop (10, 110.00, 20); January 2031 at r1's first
+    (12, 112.00, 18, cycle c1) and second shop (7, no price, no sales, c1) and at r2's first
+    (5, 115.00, 30, c2); 100 cartons at a shop of another district. Brand B: January 2031 at
+    r3's first shop (3, 50.00, 4, c2)."""
+    a = BrandFactory(code="VA001", name="甲", list_price=D("102.00"))
+    b = BrandFactory(code="VB001", name="乙", list_price=D("45.00"), wholesale_price=D("44.00"))
+    observe(world.shops_r1[0], dt.date(2030, 12, 20), a, 10, "110.00", 20)
+    observe(world.shops_r1[0], dt.date(2031, 1, 6), a, 12, "112.00", 18)
+    observe(world.shops_r1[1], dt.date(2031, 1, 8), a, 7, None, None)
+    observe(world.shops_r2[0], dt.date(2031, 1, 15), a, 5, "115.00", 30)
+    observe(world.unmanaged, dt.date(2031, 1, 7), a, 100, "200.00", 100, by=world.am2)
+    observe(world.shops_r3[0], dt.date(2031, 1, 14), b, 3, "50.00", 4)
+    return SimpleNamespace(a=a, b=b)
