@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
+from django.db import connection
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.urls import path
@@ -169,12 +170,17 @@ class RetailerExportApi(RetailerScopeMixin, GenericAPIView):
             raise translate_validation(filterset.errors)
         queryset = in_page_order(filterset.qs, self)  # the list's order, end to end
         columns = export.paths(with_settlement=with_settlement)
-        rows = queryset.values_list(*columns).iterator(chunk_size=FETCH_SIZE)
         export_format = filterset.form.cleaned_data.get("format") or "csv"
-        if export_format == "ndjson":
+        if export_format == "ndjson" and connection.vendor == "postgresql":
+            sql, params = export.ndjson_sql(queryset, with_settlement=with_settlement)
+            chunks = export.ndjson_sql_chunks(sql, params, fetch_size=FETCH_SIZE)
+            content_type = "application/x-ndjson; charset=utf-8"
+        elif export_format == "ndjson":
+            rows = queryset.values_list(*columns).iterator(chunk_size=FETCH_SIZE)
             chunks = export.ndjson_chunks(rows)
             content_type = "application/x-ndjson; charset=utf-8"
         else:
+            rows = queryset.values_list(*columns).iterator(chunk_size=FETCH_SIZE)
             chunks = export.csv_chunks(rows)
             content_type = "text/csv; charset=utf-8"
         if request.method == "HEAD":
