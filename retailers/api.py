@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ObjectDoesNotExist
-from django.db import connection
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.urls import path
@@ -89,13 +87,13 @@ class RetailerSerializer(serializers.ModelSerializer):
     def get_settlement_account(self, retailer: Retailer) -> dict[str, str] | None:
         if not self.context.get("with_settlement"):
             return None
-        try:
-            account = retailer.settlement_account
-        except ObjectDoesNotExist:
+        bank = getattr(retailer, "settlement_bank", None)
+        if bank is None:  # no account (``selectors.retailer_api_list`` looked it up)
             return None
+        last4 = retailer.settlement_last4
         return {
-            "bank_name": account.bank_name,
-            "account_number_masked": account.masked_account_number,
+            "bank_name": bank,
+            "account_number_masked": f"{export.MASK_PREFIX}{last4}" if last4 else "",
         }
 
 
@@ -170,17 +168,12 @@ class RetailerExportApi(RetailerScopeMixin, GenericAPIView):
             raise translate_validation(filterset.errors)
         queryset = in_page_order(filterset.qs, self)  # the list's order, end to end
         columns = export.paths(with_settlement=with_settlement)
+        rows = queryset.values_list(*columns).iterator(chunk_size=FETCH_SIZE)
         export_format = filterset.form.cleaned_data.get("format") or "csv"
-        if export_format == "ndjson" and connection.vendor == "postgresql":
-            sql, params = export.ndjson_sql(queryset, with_settlement=with_settlement)
-            chunks = export.ndjson_sql_chunks(sql, params, fetch_size=FETCH_SIZE)
-            content_type = "application/x-ndjson; charset=utf-8"
-        elif export_format == "ndjson":
-            rows = queryset.values_list(*columns).iterator(chunk_size=FETCH_SIZE)
+        if export_format == "ndjson":
             chunks = export.ndjson_chunks(rows)
             content_type = "application/x-ndjson; charset=utf-8"
         else:
-            rows = queryset.values_list(*columns).iterator(chunk_size=FETCH_SIZE)
             chunks = export.csv_chunks(rows)
             content_type = "text/csv; charset=utf-8"
         if request.method == "HEAD":

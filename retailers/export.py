@@ -4,11 +4,6 @@ Built for hundreds of thousands of rows: the rows are ``values_list`` tuples fro
 server-side cursor, each is converted with as little per-row work as possible (only the
 columns that need it), and the text is yielded in chunks of ``ROWS_PER_CHUNK`` rows, so memory
 stays constant whatever the count. NDJSON lines are the same objects as the JSON list.
-
-On PostgreSQL the NDJSON lines are built by the database itself (``ndjson_sql``): Python only
-joins the finished lines, so a province's 500,000 retailers stream at close to the speed of a
-plain ``COPY`` (issue 7) instead of ~35 µs of Python per row. The SQL writes exactly the bytes
-``ndjson_chunks`` writes (a test compares them on awkward values).
 """
 
 from __future__ import annotations
@@ -19,8 +14,7 @@ import json
 from collections.abc import Iterable, Iterator
 from functools import cache
 
-from django.db import connection, models
-from django.db.models import F, QuerySet
+from django.db import models
 from django.utils import timezone
 
 from retailers.models import PaymentMethod, Retailer
@@ -193,104 +187,3 @@ def csv_chunks(rows: Iterable[tuple]) -> Iterator[bytes]:
         buffer.truncate()
     if buffer.tell():  # no rows: the header alone
         yield buffer.getvalue().encode()
-
-
-# --- NDJSON built by PostgreSQL ----------------------------------------------------------------
-
-
-def _json_sql(kind: str, column: str) -> tuple[str, int]:
-    """SQL for one value exactly as ``ndjson_chunks`` writes it, and how many time-zone
-    parameters it takes (``%s``, each the current zone's name)."""
-    if kind == "text":
-        return f"COALESCE(to_json({column})::text, 'null')", 0
-    if kind == "number":
-        return f"COALESCE({column}::text, 'null')", 0
-    if kind == "bool":
-        return f"CASE WHEN {column} THEN 'true' WHEN NOT {column} THEN 'false' ELSE 'null' END", 0
-    if kind == "decimal":  # str(Decimal) of a fixed-scale numeric is its text
-        return f"COALESCE('\"' || {column}::text || '\"', 'null')", 0
-    if kind == "date":
-        return f"COALESCE('\"' || to_char({column}, 'YYYY-MM-DD') || '\"', 'null')", 0
-    # datetime.isoformat() in the current zone: microseconds only when there are any, and
-    # the zone's offset then as ±HH:MM (±HH:MM:SS for the odd historical offset).
-    local = f"({column} AT TIME ZONE %s)"
-    offset = f"(EXTRACT(EPOCH FROM {local} - ({column} AT TIME ZONE 'UTC'))::integer)"
-    sql = (
-        f"COALESCE('\"' || to_char({local}, 'YYYY-MM-DD\"T\"HH24:MI:SS')"
-        f" || CASE WHEN EXTRACT(MICROSECONDS FROM {column})::bigint %% 1000000 = 0 THEN ''"
-        f"   ELSE to_char({column}, '.US') END"
-        f" || CASE WHEN {offset} < 0 THEN '-' ELSE '+' END"
-        f" || lpad((abs({offset}) / 3600)::text, 2, '0') || ':'"
-        f" || lpad((abs({offset}) %% 3600 / 60)::text, 2, '0')"
-        f" || CASE WHEN abs({offset}) %% 60 = 0 THEN ''"
-        f"   ELSE ':' || lpad((abs({offset}) %% 60)::text, 2, '0') END"
-        " || '\"', 'null')"
-    )
-    return sql, 6
-
-
-@cache
-def _json_kinds() -> tuple[str, ...]:
-    kinds = []
-    for _name, path in COLUMNS:
-        field = _field(path)
-        if isinstance(field, models.DateTimeField):
-            kinds.append("datetime")
-        elif isinstance(field, models.DateField):
-            kinds.append("date")
-        elif isinstance(field, models.DecimalField):
-            kinds.append("decimal")
-        elif isinstance(field, models.BooleanField):
-            kinds.append("bool")
-        elif isinstance(field, models.IntegerField | models.AutoField | models.ForeignKey):
-            kinds.append("number")
-        else:
-            kinds.append("text")
-    return tuple(kinds)
-
-
-def ndjson_sql(queryset: QuerySet, *, with_settlement: bool) -> tuple[str, list]:
-    """One query whose rows are the finished NDJSON lines of ``queryset``, in its order.
-
-    The filtered, scoped and ordered query selects the plain columns; the outer query only
-    formats them (a sorted subquery is not flattened, so its order is the output's).
-    """
-    columns = paths(with_settlement=with_settlement)
-    inner = queryset.values(**{f"c{i}": F(path) for i, path in enumerate(columns)})
-    inner_sql, inner_params = inner.query.sql_with_params()
-    zone = timezone.get_current_timezone_name()
-    pieces, params = [], []
-    for index, ((name, _path), kind) in enumerate(zip(COLUMNS, _json_kinds(), strict=True)):
-        sql, zones = _json_sql(kind, f"t.c{index}")
-        pieces.append(f"'{',' if index else '{'}\"{name}\":' || {sql}")
-        params += [zone] * zones
-    pieces.append(
-        f"',\"e_settlement\":' || CASE WHEN t.c{_PAYMENT} = '{_E_SETTLEMENT}'"
-        " THEN 'true' ELSE 'false' END"
-    )
-    if with_settlement:
-        bank, last4 = f"t.c{_WIDTH}", f"t.c{_WIDTH + 1}"
-        settlement = (
-            f"CASE WHEN {bank} <> '' AND {last4} <> ''"
-            f" THEN '{{\"bank_name\":' || to_json({bank})::text"
-            f" || ',\"account_number_masked\":' || to_json('{MASK_PREFIX}' || {last4})::text"
-            " || '}' ELSE 'null' END"
-        )
-    else:
-        settlement = "'null'"
-    pieces.append(f"',\"settlement_account\":' || {settlement} || '}}'")
-    # Only our own column names and constants go into the text; values are parameters.
-    sql = f"SELECT {' || '.join(pieces)} FROM ({inner_sql}) t"  # noqa: S608
-    return sql, [*params, *inner_params]
-
-
-def ndjson_sql_chunks(sql: str, params: list, *, fetch_size: int) -> Iterator[bytes]:
-    """Stream the lines of ``ndjson_sql`` from a server-side cursor inside a transaction of
-    its own (no ``WITH HOLD``, so PostgreSQL hands rows over as it makes them instead of
-    storing the whole result first); closing the stream early rolls it back."""
-    from django.db import transaction
-
-    with transaction.atomic(), connection.chunked_cursor() as cursor:
-        cursor.execute(sql, params)
-        while rows := cursor.fetchmany(fetch_size):
-            yield ("\n".join([row[0] for row in rows]) + "\n").encode()

@@ -254,8 +254,13 @@ def generate(
     today: dt.date | None = None,
     password: str = "demo1234",  # noqa: S107 - the demo users' documented password
     log: Callable[[str], None] = print,
+    vacuum: bool = True,
 ) -> Report:
-    """Generate the data set (PostgreSQL only); see the module docstring."""
+    """Generate the data set (PostgreSQL only); see the module docstring.
+
+    ``vacuum=False`` skips the final ``VACUUM ANALYZE`` (which cannot run inside a
+    transaction, e.g. a test's).
+    """
     if connection.vendor != "postgresql":
         raise ProvinceError("The province data set is built with COPY: PostgreSQL only.")
     if retailers < 100:
@@ -288,10 +293,11 @@ def generate(
             builder.run()
     finally:
         pool.shutdown(cancel_futures=True)
-    with clock.step("vacuum analyze"), connection.cursor() as cursor:
-        for model in _Builder.BIG:
-            cursor.execute(f"VACUUM (ANALYZE) {model._meta.db_table}")
-        cursor.execute("ANALYZE")
+    if vacuum:
+        with clock.step("vacuum analyze"), connection.cursor() as cursor:
+            for model in _Builder.BIG:
+                cursor.execute(f"VACUUM (ANALYZE) {model._meta.db_table}")
+            cursor.execute("ANALYZE")
     report.seconds["total"] = round(time.perf_counter() - total_start, 2)
     return report
 
