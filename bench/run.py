@@ -938,7 +938,7 @@ def machine(bench: Bench) -> dict[str, object]:
     )
     settings = dict(
         bench.sql(
-            "SELECT name, setting || COALESCE(unit, '') FROM pg_settings WHERE name IN"
+            "SELECT name, current_setting(name) FROM pg_settings WHERE name IN"
             " ('shared_buffers', 'work_mem', 'max_parallel_workers_per_gather',"
             " 'max_wal_size', 'synchronous_commit')"
         )
@@ -951,6 +951,8 @@ def machine(bench: Bench) -> dict[str, object]:
         "postgresql_settings": settings,
         "python": platform.python_version(),
         "os": platform.platform(),
+        # Others' work on the same machine shows here (2 cores: 2.0 means both busy).
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
     }
 
 
@@ -994,7 +996,8 @@ def render_table(bench: Bench, meta: dict) -> str:
         f"{m['ram_mb'] // 1024} GiB RAM; PostgreSQL {m['postgresql']} (shared_buffers "
         f"{pg.get('shared_buffers')}, work_mem {pg.get('work_mem')}, parallel workers per "
         f"gather {pg.get('max_parallel_workers_per_gather')}), Python {m['python']}. "
-        f"{meta['retailers']:,} retailers; each time is the {meta['statistic']}.",
+        f"{meta['retailers']:,} retailers; each time is the {meta['statistic']}. "
+        f"Load average at the end: {' / '.join(map(str, m['load_average_at_end']))}.",
         "",
         "| figure | n | seconds | floor (s) | ratio | p50 / p95 / p99 (ms) | target | met |",
         "|---|---:|---:|---:|---:|---:|---|---|",
