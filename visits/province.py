@@ -38,7 +38,7 @@ from django.utils import timezone
 from accounts.models import Role, User
 from allocation import services as allocation_services
 from allocation.demo import SUPPLIES
-from allocation.models import RunStatus, ScarceSupply
+from allocation.models import RunStatus
 from catalog.demo import DEMO_BRANDS
 from catalog.demo import seed as seed_brands
 from catalog.models import Brand
@@ -907,10 +907,6 @@ class _Builder:
 
 def _cents_one(value: int) -> str:
     return f"{value // 100}.{value % 100:02d}"
-
-
-def supplies_of_current_cycle(branch: Branch) -> list[ScarceSupply]:
-    return list(ScarceSupply.objects.filter(branch=branch).order_by("cycle__start_date", "pk"))
 
 
 __all__ = [
