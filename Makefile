@@ -42,6 +42,13 @@ messages: $(VENV)/.deps-dev
 	$(PY) manage.py makemessages -l zh_Hans --no-obsolete --ignore ".venv/*" --ignore "static/*"
 	$(PY) manage.py compilemessages --ignore ".venv/*"
 
+# Province-scale benchmarks on PostgreSQL (README, "Scale and benchmarks"): builds or reuses
+# the data set, times each job next to its floor, writes bench/results.json and BENCHMARKS.md.
+# BENCH_SCALE=small is CI's quick run: it checks the jobs' results, never their speed.
+BENCH_SCALE ?= full
+bench: $(VENV)/.deps-dev
+	BENCH_SCALE=$(BENCH_SCALE) $(PY) -m bench.run
+
 check: lint test
 
 clean:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.urls import path
@@ -88,13 +87,13 @@ class RetailerSerializer(serializers.ModelSerializer):
     def get_settlement_account(self, retailer: Retailer) -> dict[str, str] | None:
         if not self.context.get("with_settlement"):
             return None
-        try:
-            account = retailer.settlement_account
-        except ObjectDoesNotExist:
+        bank = getattr(retailer, "settlement_bank", None)
+        if bank is None:  # no account (``selectors.retailer_api_list`` looked it up)
             return None
+        last4 = retailer.settlement_last4
         return {
-            "bank_name": account.bank_name,
-            "account_number_masked": account.masked_account_number,
+            "bank_name": bank,
+            "account_number_masked": f"{export.MASK_PREFIX}{last4}" if last4 else "",
         }
 
 

@@ -43,13 +43,22 @@ def search_retailers(retailers: QuerySet[Retailer], text: str) -> QuerySet[Retai
 def retailer_api_list(*, user: User, with_settlement: bool) -> QuerySet[Retailer]:
     """Visible retailers of every status, with what the API shows loaded in the same query.
 
-    ``with_settlement`` joins the settlement account (bank, last digits; never the encrypted
-    number) for roles that may see it (``accounts.permissions.can_view_settlement_data``).
+    ``with_settlement`` adds the settlement account's bank and last digits (never the
+    encrypted number) as ``settlement_bank`` and ``settlement_last4`` (``None`` without an
+    account) for roles that may see them (``accounts.permissions.can_view_settlement_data``).
+    They are looked up per returned row, not joined: a join sorted by id made PostgreSQL walk
+    the accounts from the first one to a deep cursor's position on every page (88 ms at
+    500,000 retailers, against 2 ms for the page itself).
     """
     retailers = visible_retailers(user).select_related("route", "route__district")
     if with_settlement:
-        retailers = retailers.select_related("settlement_account").defer(
-            "settlement_account__account_number"
+        # The reverse one-to-one's model, without importing settlement (DESIGN §3).
+        accounts = Retailer._meta.get_field("settlement_account").related_model.objects.filter(
+            retailer=OuterRef("pk")
+        )
+        retailers = retailers.annotate(
+            settlement_bank=Subquery(accounts.values("bank_name")[:1]),
+            settlement_last4=Subquery(accounts.values("account_last4")[:1]),
         )
     return retailers
 

@@ -19,17 +19,26 @@ from retailers.models import Retailer
 from territory.models import Branch
 
 
-def foreign_data() -> list[str]:
-    """What the database holds that ``seed_demo`` did not make."""
+def foreign_data(
+    *,
+    extra_usernames_prefix: str | None = None,
+    extra_branch_codes: tuple[str, ...] = (),
+    extra_licence_prefixes: tuple[str, ...] = (),
+) -> list[str]:
+    """What the database holds that ``seed_demo`` did not make (nor, with the ``extra_``
+    arguments, ``generate_province``)."""
     found = []
-    if User.objects.exclude(username__in=DEMO_USERNAMES).exists():
+    users = User.objects.exclude(username__in=DEMO_USERNAMES)
+    if extra_usernames_prefix:
+        users = users.exclude(username__startswith=extra_usernames_prefix)
+    if users.exists():
         found.append("users")
-    if Branch.objects.exclude(code__in=DEMO_BRANCH_CODES).exists():
+    if Branch.objects.exclude(code__in=(*DEMO_BRANCH_CODES, *extra_branch_codes)).exists():
         found.append("branches")
-    demo_licence = Retailer.objects.none()
-    for prefix in DEMO_LICENCE_PREFIXES:
-        demo_licence = demo_licence | Retailer.objects.filter(licence_number__startswith=prefix)
-    if Retailer.objects.exclude(pk__in=demo_licence.values("pk")).exists():
+    known = Retailer.objects.none()
+    for prefix in (*DEMO_LICENCE_PREFIXES, *extra_licence_prefixes):
+        known = known | Retailer.objects.filter(licence_number__startswith=prefix)
+    if Retailer.objects.exclude(pk__in=known.values("pk")).exists():
         found.append("retailers")
     return found
 
