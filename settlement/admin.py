@@ -102,8 +102,17 @@ class OrderLineInline(admin.TabularInline):
 
 @admin.register(Order)
 class OrderAdmin(ReadOnlyAdmin):
-    list_display = ("pk", "retailer", "cycle", "channel", "status", "total_amount", "ordered_at")
-    list_filter = ("status", "channel", "cycle")
+    list_display = (
+        "pk",
+        "retailer",
+        "cycle",
+        "channel",
+        "status",
+        "e_settlement",
+        "total_amount",
+        "ordered_at",
+    )
+    list_filter = ("status", "channel", "e_settlement", "cycle")
     search_fields = ("retailer__name", "retailer__licence_number", "external_ref")
     list_select_related = ("retailer", "cycle")
     raw_id_fields = ("retailer", "entered_by", "rebate")

@@ -105,6 +105,7 @@ class OrderSerializer(serializers.ModelSerializer):
             "cycle_code",
             "channel",
             "status",
+            "e_settlement",
             "ordered_at",
             "external_ref",
             "total_amount",

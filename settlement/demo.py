@@ -217,6 +217,7 @@ def _seed_history(ctx: DemoContext) -> None:
                     cycle=cycle,
                     channel=channel,
                     status=OrderStatus.PLACED,
+                    e_settlement=retailer.payment_method == PaymentMethod.E_SETTLEMENT,
                     ordered_at=_aware(order_day, 8 + rng.randrange(4), rng.randrange(60)),
                     entered_by=(
                         None if channel == OrderChannel.ONLINE else retailer.route.account_manager
@@ -441,6 +442,7 @@ def _seed_long_history(ctx: DemoContext) -> None:
                     if results[-1] == DebitStatus.SUCCESS
                     else OrderStatus.PAYMENT_FAILED
                 )
+                order.e_settlement = True
             elif retailer.payment_method == PaymentMethod.E_SETTLEMENT:
                 # Before its e-settlement account opened the retailer paid cash on delivery:
                 # paid, so that the debit job never takes these old orders for its own.

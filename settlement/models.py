@@ -96,9 +96,10 @@ class Order(models.Model):
     Status follows the debits of an e-settlement order: ``placed`` until a debit attempt
     finishes, then ``paid`` (success) or ``payment_failed`` (insufficient funds or a bank
     failure); a successful retry makes a failed order ``paid``. Orders of cash payers are never
-    debited and stay ``placed``. ``total_amount`` and ``rebate_amount`` are set by
-    ``services.order_create`` from the lines; ``rebate`` is the month-end rebate that paid the
-    accrued difference back, so that no order is rebated twice.
+    debited and stay ``placed``; ``e_settlement`` records how the retailer paid when the order
+    was placed. ``total_amount`` and ``rebate_amount`` are set by ``services.order_create`` from
+    the lines; ``rebate`` is the month-end rebate that paid the accrued difference back, so that
+    no order is rebated twice.
     """
 
     retailer = models.ForeignKey(
@@ -111,6 +112,10 @@ class Order(models.Model):
     status = models.CharField(
         _("status"), max_length=20, choices=OrderStatus.choices, default=OrderStatus.PLACED
     )
+    #: How the retailer paid when the order was placed. Only orders placed under e-settlement
+    #: are ever debited: a cash payer's old orders stay out of the debit job even after the
+    #: retailer switches to e-settlement.
+    e_settlement = models.BooleanField(_("paid by e-settlement"), default=False, db_default=False)
     ordered_at = models.DateTimeField(_("ordered at"))
     entered_by = models.ForeignKey(
         "accounts.User",

@@ -182,6 +182,7 @@ def _write_order(
         retailer=retailer,
         cycle=cycle,
         channel=channel,
+        e_settlement=retailer.payment_method == PaymentMethod.E_SETTLEMENT,
         ordered_at=ordered_at,
         entered_by=by,
         external_ref=external_ref or None,
@@ -633,12 +634,13 @@ def debit_key(order_id: int, attempt: int) -> str:
 
 
 def debitable_orders():
-    """Orders the debit job must (still) debit: placed e-settlement orders, and any order with
-    an attempt left open by a crash."""
+    """Orders the debit job must (still) debit: placed orders that were placed under
+    e-settlement (not a cash payer's, even if the retailer has switched since), and any order
+    with an attempt left open by a crash."""
     return Order.objects.filter(
         Q(
             status=OrderStatus.PLACED,
-            retailer__payment_method=PaymentMethod.E_SETTLEMENT,
+            e_settlement=True,
             retailer__settlement_account__isnull=False,
         )
         | Q(debits__status=DebitStatus.PENDING)

@@ -87,6 +87,7 @@ def test_an_order_has_its_fields_and_lines(client, tokens):
         "cycle_code": order.cycle.code,
         "channel": order.channel,
         "status": order.status,
+        "e_settlement": order.e_settlement,
         "ordered_at": timezone.localtime(order.ordered_at).isoformat(),
         "external_ref": None,
         "total_amount": str(order.total_amount),

@@ -20,7 +20,7 @@ from settlement.models import (
     SettlementAccountStatus,
     SimulatedBankEntry,
 )
-from settlement.tests.factories import BrandFactory, World, week
+from settlement.tests.factories import AccountFactory, BrandFactory, World, week
 from territory.models import CycleStatus
 
 pytestmark = pytest.mark.django_db
@@ -311,6 +311,24 @@ def test_debit_batches_take_placed_e_settlement_orders_in_bounded_chunks(world):
     chunks = [[pk for pk in chunk if pk in mine] for chunk in services.debit_batches(chunk_size=2)]
     assert [pk for chunk in chunks for pk in chunk] == [o.pk for o in orders[1:]]
     assert max(len(chunk) for chunk in services.debit_batches(chunk_size=2)) == 2
+
+
+def test_a_cash_payers_old_orders_are_never_debited_after_switching_to_e_settlement(world):
+    shop = world.retailer(balance=None, payment_method="cash")
+    cash_order = world.order(shop)
+    assert cash_order.e_settlement is False
+    shop.payment_method = "e_settlement"
+    shop.save(update_fields=["payment_method"])
+    AccountFactory(retailer=shop, balance=Decimal("9000.00"))
+    new_order = world.order(shop)
+    assert new_order.e_settlement is True
+    mine = {cash_order.pk, new_order.pk}
+    queued = [pk for chunk in services.debit_batches() for pk in chunk if pk in mine]
+    assert queued == [new_order.pk]
+    services.debit_order(order_id=new_order.pk)
+    cash_order.refresh_from_db()
+    assert cash_order.status == OrderStatus.PLACED
+    assert not Debit.objects.filter(order=cash_order).exists()
 
 
 def test_a_newer_balance_is_never_overwritten_by_an_older_debit_result(world):
