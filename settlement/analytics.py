@@ -62,6 +62,14 @@ from territory.selectors import route_scope, visible_routes
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
+
+
+def cents(amount) -> Decimal:
+    """A summed amount of money to the cent. Amounts are whole cents; SQLite's ``SUM`` of
+    decimals may hand back float noise (``4555473.0200000000000``), PostgreSQL does not."""
+    return ZERO if amount is None else Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
 TENTH = Decimal("0.1")
 MIN_YEAR, MAX_YEAR = 2000, 2100
 #: How many months the sales trend shows, and how many months or cycles the channel page shows.
@@ -375,7 +383,7 @@ class Measures:
     def add(self, *, cartons: int, revenue: Decimal, per_case: int) -> None:
         self.cartons += cartons
         self.cases_exact += Decimal(cartons) / Decimal(per_case)
-        self.revenue += revenue
+        self.revenue += cents(revenue)
 
     def merge(self, other: Measures) -> None:
         self.cartons += other.cartons
@@ -764,9 +772,9 @@ def channel_series(
         if point is None:
             continue
         point.orders[row["channel"]] += row["n"]
-        point.amounts[row["channel"]] += row["amount"]
+        point.amounts[row["channel"]] += cents(row["amount"])
         point.e_orders += row["e_n"]
-        point.e_amount += row["e_amount"] or ZERO
+        point.e_amount += cents(row["e_amount"])
 
     debits = _first_attempts(user, None).filter(debit_window)
     if area is not None:

@@ -359,3 +359,11 @@ def test_channel_series_queries_are_bounded(sales, django_assert_num_queries):
     # Orders, debits, and one count of retailers per month.
     with django_assert_num_queries(14):
         analytics.channel_series(user=sales.boss, by="month", end=OCT.end, today=AFTER)
+
+
+def test_summed_money_is_kept_to_the_cent_whatever_the_database_hands_back():
+    measures = analytics.Measures()
+    measures.add(cartons=3, revenue=Decimal("4555473.0200000000000"), per_case=50)
+    measures.add(cartons=1, revenue=Decimal("0.0099999999"), per_case=50)
+    assert str(measures.revenue) == "4555473.03"
+    assert analytics.cents(None) == Decimal("0")
