@@ -387,6 +387,7 @@ class ReviewForm:
     criteria: list[ProgramCriterion]
     review: ProgramReview | None
     met: set[int]
+    errors: list[str] = field(default_factory=list)
 
 
 def visit_review_forms(*, visit: Visit) -> list[ReviewForm]:
@@ -418,4 +419,3 @@ def visit_reviews(*, visit: Visit) -> list[ProgramReview]:
         .select_related("membership")
         .prefetch_related("items__criterion")
     )
-

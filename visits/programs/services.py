@@ -212,6 +212,10 @@ def program_criteria_ensure_defaults() -> int:
     return created
 
 
+def active_criteria(kind: str) -> list[ProgramCriterion]:
+    return list(ProgramCriterion.objects.filter(kind=kind, is_active=True).order_by("position"))
+
+
 def _require_program_manager(by: User) -> None:
     if not is_program_manager(by):
         raise _fail(_("Only supervisors manage terminal programs."))
@@ -366,7 +370,7 @@ def program_review_record(
         raise _fail(_("This membership is not the visited retailer's."), "membership")
     if membership.status != MembershipStatus.ACTIVE:
         raise _fail(_("This store has left the program."), "membership")
-    criteria = list(ProgramCriterion.objects.filter(kind=membership.kind, is_active=True))
+    criteria = active_criteria(membership.kind)
     if not criteria:
         raise _fail(_("This program has no criteria to review yet."), "criteria")
     met = set(met)
