@@ -145,7 +145,11 @@ def _seed_programs(ctx: DemoContext, admin: User, districts: list[District]) -> 
     managers = {u.pk: u for u in User.objects.filter(routes__district__in=districts).distinct()}
     for membership in memberships:
         visits = list(
-            Visit.objects.filter(retailer_id=membership.retailer_id, checked_out_at__isnull=False)
+            Visit.objects.filter(
+                retailer_id=membership.retailer_id,
+                checked_out_at__isnull=False,
+                checked_in_at__date__gte=membership.since,
+            )
             .order_by("-checked_in_at")
             .only("id", "retailer_id", "account_manager_id", "checked_in_at")[:6]
         )
