@@ -361,6 +361,8 @@ def program_review_record(
     ``at`` is for loading history (the demo); pages and the API use the current time, and only
     the visit's own account manager may review, while the visit is open.
     """
+    visit = Visit.objects.select_for_update().get(pk=visit.pk)
+    membership = ProgramMembership.objects.select_for_update().get(pk=membership.pk)
     if at is None:
         if visit.account_manager_id != by.pk:
             raise _fail(_("Only the account manager on this visit reviews the store."))
