@@ -25,6 +25,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from catalog.models import Brand
 from retailers.models import Retailer
@@ -607,9 +608,9 @@ class TrainingAttendance(models.Model):
 class ProgramKind(models.TextChoices):
     """Terminal programs (终端建设): 规范店, 示范店 (about 5 per route), 功能终端."""
 
-    STANDARD = "standard", _("Standard store")
-    DEMONSTRATION = "demonstration", _("Demonstration store")
-    FUNCTIONAL = "functional", _("Functional terminal")
+    STANDARD = "standard", pgettext_lazy("terminal program", "Standard store")
+    DEMONSTRATION = "demonstration", pgettext_lazy("terminal program", "Demonstration store")
+    FUNCTIONAL = "functional", pgettext_lazy("terminal program", "Functional terminal")
 
 
 class ProgramCriterion(models.Model):

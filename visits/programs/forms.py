@@ -27,7 +27,10 @@ class SessionForm(forms.Form):
         help_text=_("Leave empty for a training of the whole district."),
     )
     notes = forms.CharField(
-        label=_("Notes"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Remarks"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
     def __init__(self, *args, user: User, **kwargs):
@@ -77,7 +80,11 @@ class ProgramFilterForm(forms.Form):
         required=False,
     )
     stale_days = forms.IntegerField(
-        label=_("Not reviewed in (days)"), min_value=1, max_value=3650, required=False
+        label=_("Not reviewed in (days)"),
+        min_value=1,
+        max_value=3650,
+        required=False,
+        help_text=_("Empty: every member."),
     )
 
     def __init__(self, *args, user: User, **kwargs):
@@ -88,7 +95,11 @@ class ProgramFilterForm(forms.Form):
 
 class StaleDaysForm(forms.Form):
     stale_days = forms.IntegerField(
-        label=_("Not reviewed in (days)"), min_value=1, max_value=3650, required=False
+        label=_("Not reviewed in (days)"),
+        min_value=1,
+        max_value=3650,
+        required=False,
+        widget=forms.NumberInput(attrs={"placeholder": DEFAULT_STALE_DAYS}),
     )
 
     def clean_stale_days(self) -> int:
