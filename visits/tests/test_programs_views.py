@@ -332,3 +332,23 @@ def test_others_cannot_review_on_someone_elses_visit(demo, as_user, member_visit
     assert as_user(demo["manager2"]).post(url, data).status_code == 404
     assert as_user(demo["supervisor"]).post(url, data).status_code == 403
     assert not ProgramReview.objects.filter(visit=visit).exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
+        ("visits:programs", {}),
+        ("visits:program-overview", {}),
+        ("visits:trainings", {}),
+        ("visits:training-summary", {}),
+    ],
+)
+def test_the_lists_load_in_a_fixed_number_of_queries(
+    demo, as_user, django_assert_max_num_queries, name, params
+):
+    """30 members or sessions on a page, yet a handful of queries: nothing per row."""
+    client = as_user(demo["supervisor"])
+    client.get(reverse(name), params)  # warm the session and the user
+    with django_assert_max_num_queries(14):
+        response = client.get(reverse(name), params)
+    assert response.status_code == 200
