@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.permissions import can_view_settlement_data
+from config import panels
 from config.dates import quarter_start
 from retailers import selectors
 from retailers.forms import DistrictSummaryForm, RetailerFilterForm
@@ -49,6 +50,7 @@ def retailer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "retailer": retailer,
         "show_settlement": can_view_settlement_data(request.user),
+        "panels": panels.render_panels("retailers:detail", request, retailer=retailer),
     }
     return render(request, "retailers/detail.html", context)
 

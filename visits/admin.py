@@ -3,9 +3,12 @@ from django.contrib import admin
 from visits.models import (
     EmergencyRequest,
     FollowUp,
+    ProgramMembership,
+    ProgramReview,
     ServicePolicy,
     ServicePolicyChange,
     StockObservation,
+    TrainingSession,
     Visit,
     VisitPlan,
 )
@@ -96,3 +99,38 @@ class EmergencyRequestAdmin(admin.ModelAdmin):
     list_select_related = ("retailer", "brand", "requested_by")
     raw_id_fields = ("retailer", "visit", "brand", "requested_by")
     search_fields = ("retailer__licence_number", "retailer__name")
+
+
+# --- Training and terminal programs: read-only, the pages go through the services -------------
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(TrainingSession)
+class TrainingSessionAdmin(ReadOnlyAdmin):
+    list_display = ("held_on", "topic", "district", "route", "place", "trainer")
+    list_filter = ("topic", "district")
+    list_select_related = ("district", "route")
+
+
+@admin.register(ProgramMembership)
+class ProgramMembershipAdmin(ReadOnlyAdmin):
+    list_display = ("retailer", "kind", "status", "since", "until")
+    list_filter = ("kind", "status", "retailer__route__district")
+    list_select_related = ("retailer",)
+    search_fields = ("retailer__licence_number", "retailer__name")
+
+
+@admin.register(ProgramReview)
+class ProgramReviewAdmin(ReadOnlyAdmin):
+    list_display = ("membership", "reviewed_at", "reviewed_by", "criteria_met", "criteria_total")
+    list_select_related = ("membership__retailer", "reviewed_by")

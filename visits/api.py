@@ -38,6 +38,7 @@ from visits.models import (
     StockObservation,
     Visit,
 )
+from visits.programs import api as programs_api
 
 no_nul = RegexValidator(NO_NUL_PATTERN, _("Null characters are not allowed."))
 
@@ -270,4 +271,5 @@ class VisitDetailApi(RetrieveAPIView):
 urlpatterns = [
     path("visits/", VisitListApi.as_view(), name="visit-list"),
     path("visits/<int:pk>/", VisitDetailApi.as_view(), name="visit-detail"),
+    *programs_api.urlpatterns,
 ]

@@ -18,11 +18,14 @@ How visits per cycle are spread (the rule the plan generator implements, see
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from catalog.models import Brand
 from retailers.models import Retailer
@@ -501,3 +504,261 @@ class EmergencyRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.retailer_id}: {self.brand_id} × {self.cartons}"
+
+
+# --- Retailer training and terminal programs (DESIGN §2.6) ------------------------------------
+
+
+class TrainingTopic(models.TextChoices):
+    """The six training topics of the half-year report."""
+
+    POLICY_LAW = "policy_law", _("Policy and law")
+    SUPPLY_GRADING = "supply_grading", _("Supply grading")
+    DISPLAY = "display", _("Display")
+    INVENTORY = "inventory", _("Inventory")
+    ORDERING = "ordering", _("Ordering")
+    BRAND_CULTIVATION = "brand_cultivation", _("Brand cultivation")
+
+
+class TrainingSession(models.Model):
+    """A training for retailers of one district, or of one route of it."""
+
+    topic = models.CharField(_("topic"), max_length=20, choices=TrainingTopic.choices)
+    held_on = models.DateField(_("date"))
+    place = models.CharField(_("place"), max_length=100)
+    trainer = models.CharField(_("trainer"), max_length=60)
+    district = models.ForeignKey(
+        "territory.District",
+        on_delete=models.PROTECT,
+        related_name="training_sessions",
+        verbose_name=_("district"),
+    )
+    route = models.ForeignKey(
+        Route,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="training_sessions",
+        verbose_name=_("route"),
+        help_text=_("Empty: the whole district."),
+    )
+    notes = models.TextField(_("notes"), max_length=2000, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("training session")
+        verbose_name_plural = _("training sessions")
+        ordering = ["-held_on", "-id"]
+        indexes = [models.Index(fields=["district", "held_on"], name="training_district_day")]
+
+    def __str__(self) -> str:
+        return f"{self.held_on} {self.get_topic_display()}"
+
+
+class AttendanceStatus(models.TextChoices):
+    ATTENDED = "attended", _("Attended")
+    ABSENT = "absent", _("Absent")
+
+
+class TrainingAttendance(models.Model):
+    session = models.ForeignKey(
+        TrainingSession,
+        on_delete=models.CASCADE,
+        related_name="attendance",
+        verbose_name=_("training session"),
+    )
+    retailer = models.ForeignKey(
+        Retailer,
+        on_delete=models.CASCADE,
+        related_name="training_attendance",
+        verbose_name=_("retailer"),
+    )
+    status = models.CharField(_("attendance"), max_length=10, choices=AttendanceStatus.choices)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    recorded_at = models.DateTimeField(_("recorded at"))
+
+    class Meta:
+        verbose_name = _("training attendance")
+        verbose_name_plural = _("training attendance")
+        ordering = ["session_id", "retailer_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "retailer"], name="training_attendance_once")
+        ]
+        indexes = [models.Index(fields=["retailer"], name="training_attendance_retailer")]
+
+    def __str__(self) -> str:
+        return f"{self.session_id}: {self.retailer_id} {self.status}"
+
+
+class ProgramKind(models.TextChoices):
+    """Terminal programs (终端建设): 标准店 (the source document's word), 示范店 (about 5 per route), 功能终端."""
+
+    STANDARD = "standard", pgettext_lazy("terminal program", "Standard store")
+    DEMONSTRATION = "demonstration", pgettext_lazy("terminal program", "Demonstration store")
+    FUNCTIONAL = "functional", pgettext_lazy("terminal program", "Functional terminal")
+
+
+class ProgramCriterion(models.Model):
+    """One item of a program's checklist; retired items stay for the reviews that used them."""
+
+    kind = models.CharField(_("program"), max_length=20, choices=ProgramKind.choices)
+    text = models.CharField(_("criterion"), max_length=200)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    is_active = models.BooleanField(_("in use"), default=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("program criterion")
+        verbose_name_plural = _("program criteria")
+        ordering = ["kind", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class MembershipStatus(models.TextChoices):
+    ACTIVE = "active", _("Member")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class ProgramMembership(models.Model):
+    retailer = models.ForeignKey(
+        Retailer,
+        on_delete=models.CASCADE,
+        related_name="program_memberships",
+        verbose_name=_("retailer"),
+    )
+    kind = models.CharField(_("program"), max_length=20, choices=ProgramKind.choices)
+    since = models.DateField(_("since"))
+    until = models.DateField(_("until"), null=True, blank=True)
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=MembershipStatus.choices,
+        default=MembershipStatus.ACTIVE,
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    enrolled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("enrolled by"),
+    )
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("withdrawn by"),
+    )
+
+    class Meta:
+        verbose_name = _("program membership")
+        verbose_name_plural = _("program memberships")
+        ordering = ["kind", "retailer_id", "-since"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["retailer", "kind"],
+                condition=models.Q(status="active"),
+                name="program_membership_one_active",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(until__isnull=True) | models.Q(until__gte=models.F("since")),
+                name="program_membership_until_after_since",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.retailer_id} {self.kind}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == MembershipStatus.ACTIVE
+
+
+class ProgramReview(models.Model):
+    """The criteria a store met, ticked by the account manager during a visit."""
+
+    membership = models.ForeignKey(
+        ProgramMembership,
+        on_delete=models.CASCADE,
+        related_name="reviews",
+        verbose_name=_("program membership"),
+    )
+    visit = models.ForeignKey(
+        Visit, on_delete=models.CASCADE, related_name="program_reviews", verbose_name=_("visit")
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"))
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("reviewed by"),
+    )
+    #: Counts at the time of the review, so a later change of the checklist does not move them.
+    criteria_total = models.PositiveSmallIntegerField(_("criteria"))
+    criteria_met = models.PositiveSmallIntegerField(_("criteria met"))
+    notes = models.CharField(_("notes"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("program review")
+        verbose_name_plural = _("program reviews")
+        ordering = ["-reviewed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["membership", "visit"], name="program_review_once"),
+            models.CheckConstraint(
+                condition=models.Q(criteria_met__lte=models.F("criteria_total")),
+                name="program_review_met_le_total",
+            ),
+        ]
+        indexes = [models.Index(fields=["membership", "reviewed_at"], name="program_review_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.membership_id}: {self.criteria_met}/{self.criteria_total}"
+
+    @property
+    def share(self) -> Decimal | None:
+        if not self.criteria_total:
+            return None
+        return (Decimal(self.criteria_met * 100) / Decimal(self.criteria_total)).quantize(
+            Decimal("0.1"), rounding=ROUND_HALF_UP
+        )
+
+
+class ProgramReviewItem(models.Model):
+    review = models.ForeignKey(
+        ProgramReview, on_delete=models.CASCADE, related_name="items", verbose_name=_("review")
+    )
+    criterion = models.ForeignKey(
+        ProgramCriterion, on_delete=models.PROTECT, related_name="+", verbose_name=_("criterion")
+    )
+    met = models.BooleanField(_("met"))
+
+    class Meta:
+        verbose_name = _("program review item")
+        verbose_name_plural = _("program review items")
+        ordering = ["review_id", "criterion__position", "criterion_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["review", "criterion"], name="program_review_item_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.criterion_id}: {self.met}"

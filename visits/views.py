@@ -39,6 +39,7 @@ from visits.forms import (
     StockFormSet,
 )
 from visits.models import ServicePolicy, Visit, VisitPlan
+from visits.programs import selectors as program_selectors
 
 PLAN_PAGE_SIZE = 50
 SEARCH_LIMIT = 30
@@ -118,6 +119,8 @@ def _card_context(request: HttpRequest, pk: int, **forms_) -> dict:
         "card": selectors.retailer_card(user=request.user, retailer=retailer),
         "check_in_form": forms_.get("check_in_form") or CheckInForm(),
         "emergency_form": forms_.get("emergency_form") or EmergencyRequestForm(),
+        "trainings": program_selectors.retailer_trainings(retailer=retailer),
+        "memberships": program_selectors.retailer_programs(retailer=retailer),
     }
 
 
@@ -171,6 +174,25 @@ def emergency_request(request: HttpRequest, pk: int) -> HttpResponse:
 # --- A visit: check out with what was done ---------------------------------------------------
 
 
+def visit_context(visit: Visit, *, editable: bool, data=None) -> dict:
+    """What the visit page shows: the check-out form while the visit is the user's and open,
+    the program checklists to tick (or the reviews recorded), else the record."""
+    context: dict = {"visit": visit, "editable": editable}
+    if not editable:
+        context["program_reviews"] = program_selectors.visit_reviews(visit=visit)
+        return context
+    policy = selectors.policy_for(star=visit.star)
+    follow_ups = selectors.open_follow_ups(retailer=visit.retailer)
+    context |= {
+        "form": CheckOutForm(data, policy=policy, open_follow_ups=follow_ups),
+        "stock": StockFormSet(data, prefix="stock"),
+        "policy": policy,
+        "now": timezone.now(),
+        "review_forms": program_selectors.visit_review_forms(visit=visit),
+    }
+    return context
+
+
 @require_http_methods(["GET", "POST"])
 @login_required
 def visit_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -179,17 +201,13 @@ def visit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     except Visit.DoesNotExist as exc:
         raise Http404 from exc
     editable = visit.is_open and visit.account_manager_id == request.user.pk
-    context: dict = {"visit": visit, "editable": editable}
     if not editable:
         if request.method == "POST":
             raise PermissionDenied
-        return render(request, "visits/visit.html", context)
-    policy = selectors.policy_for(star=visit.star)
-    follow_ups = selectors.open_follow_ups(retailer=visit.retailer)
+        return render(request, "visits/visit.html", visit_context(visit, editable=False))
     data = request.POST if request.method == "POST" else None
-    form = CheckOutForm(data, policy=policy, open_follow_ups=follow_ups)
-    stock = StockFormSet(data, prefix="stock")
-    context |= {"form": form, "stock": stock, "policy": policy, "now": timezone.now()}
+    context = visit_context(visit, editable=True, data=data)
+    form, stock = context["form"], context["stock"]
     if request.method == "GET":
         return render(request, "visits/visit.html", context)
     if form.is_valid() and stock.is_valid():

@@ -316,6 +316,10 @@ SETTLEMENT_IMPORT_MAX_BYTES = env_int("SETTLEMENT_IMPORT_MAX_BYTES", 2 * 1024 * 
 
 # --- Demo data ------------------------------------------------------------------------------
 # Seeders run by ``manage.py seed_demo`` in this order; each app adds its own (DESIGN §3).
+# Terminal programs (DESIGN §2.6): about this many demonstration stores per route; the
+# programs overview warns about routes above it.
+DEMONSTRATION_STORES_PER_ROUTE = env_int("DEMONSTRATION_STORES_PER_ROUTE", 5)
+
 DEMO_SEEDERS = [
     "accounts.demo.seed",
     "catalog.demo.seed",
@@ -324,6 +328,7 @@ DEMO_SEEDERS = [
     "settlement.demo.seed",
     "allocation.demo.seed",
     "visits.demo.seed",
+    "visits.programs.demo.seed",
 ]
 
 # --- Logging --------------------------------------------------------------------------------
