@@ -606,7 +606,7 @@ class TrainingAttendance(models.Model):
 
 
 class ProgramKind(models.TextChoices):
-    """Terminal programs (终端建设): 标准店 (the source document's word), 示范店 (about 5 per route), 功能终端."""
+    """Terminal programs (终端建设): 标准店, 示范店 (about 5 a route), 功能终端."""
 
     STANDARD = "standard", pgettext_lazy("terminal program", "Standard store")
     DEMONSTRATION = "demonstration", pgettext_lazy("terminal program", "Demonstration store")
