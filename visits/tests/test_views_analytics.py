@@ -84,7 +84,9 @@ def test_today_shows_the_managers_running_targets(client, demo):
     assert 'id="my-targets"' in body
     assert reverse("settlement:targets") in body
     for p in response.context["targets"]:
-        assert p.cartons > 0
+        # The demo sells every week, but a month's target has nothing on its first days.
+        if (today - p.target.start_date).days >= 7:
+            assert p.cartons > 0
         assert f'<progress value="{p.cartons}" max="{p.target.target_cartons}">' in body
 
 
