@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import hashlib
 import itertools
+from dataclasses import dataclass, field
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from config import imports
 from config.errors import ApplicationError
+from config.logs import log_import
+from retailers import roster
 from retailers.models import (
     RATED_STARS,
     ProposalStatus,
@@ -20,12 +28,14 @@ from retailers.models import (
     RatingThreshold,
     Retailer,
     RetailerStatus,
+    RosterImport,
+    RosterImportStatus,
     StarChange,
     StarSource,
     StatusChange,
     Violation,
 )
-from territory.models import District
+from territory.models import District, Route
 
 
 def _refresh_current(retailer: Retailer, *, day: dt.date | None = None) -> None:
@@ -446,3 +456,328 @@ def rating_proposal_totals(proposal: RatingProposal) -> dict[str, int]:
     return RatingProposalLine.objects.filter(proposal=proposal).aggregate(
         points=Sum("points"), cartons=Sum("cartons")
     )
+
+
+# --- Roster import (DESIGN §7, issue 8) ------------------------------------------------------
+
+#: Fields an import may set, besides the route and the star (which has its own rule).
+ROSTER_FIELDS = (
+    "name",
+    "owner_name",
+    "phone",
+    "address",
+    "stop_order",
+    "business_type",
+    "integrity_level",
+    "ordering_channel",
+    "payment_method",
+    "needs_assistance",
+    "opened_on",
+)
+
+
+@dataclass
+class RosterCreate:
+    row: int
+    retailer: Retailer
+
+
+@dataclass
+class RosterUpdate:
+    row: int
+    retailer: Retailer
+    changes: dict[str, tuple[object, object]]
+
+
+@dataclass
+class RosterCheck:
+    file_format: str
+    rows: int
+    creates: list[RosterCreate] = field(default_factory=list)
+    updates: list[RosterUpdate] = field(default_factory=list)
+    unchanged: list[int] = field(default_factory=list)
+    errors: list[imports.RowError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def roster_districts(user: User) -> QuerySet[District]:
+    """Where ``user`` may import retailers: a supervisor's own districts, or any district for an
+    administrator (DESIGN §1: administrators do master data and imports)."""
+    if user.is_active and user.is_administrator:
+        return District.objects.all()
+    if user.is_active and user.is_supervisor:
+        return District.objects.filter(supervisor=user)
+    return District.objects.none()
+
+
+def roster_check(*, data: bytes, file_name: str, by: User, content_type: str = "") -> RosterCheck:
+    """Check a roster file without writing anything (the dry run).
+
+    Keyed by licence number: a known licence updates that retailer (it must be in one of
+    ``by``'s districts), an unknown one creates a retailer. An empty optional cell leaves the
+    field as it is (or its default for a new retailer). A star may be given for a new retailer;
+    an existing retailer's star is locked between re-ratings (DESIGN §2.6), so a different star
+    is an error. Raises ``ApplicationError`` for a file refused as a whole.
+    """
+    table = imports.read_table(
+        data,
+        file_name=file_name,
+        content_type=content_type,
+        max_bytes=settings.ROSTER_IMPORT_MAX_BYTES,
+        max_rows=settings.ROSTER_IMPORT_MAX_ROWS,
+    )
+    keys = roster.header_keys(table.header)
+    check = RosterCheck(file_format=table.file_format, rows=len(table.rows))
+    key_of = dict(zip(table.header, keys, strict=True))
+    check.errors.extend(
+        imports.RowError(e.row, e.message, key_of.get(e.field, e.field)) for e in table.errors
+    )
+    parsed = []
+    for number, cells in table.rows:
+        row, errors = roster.parse_row(number, dict(zip(keys, cells, strict=True)))
+        check.errors.extend(errors)
+        if row is not None:
+            parsed.append(row)
+    districts = {d.code: d for d in roster_districts(by)}
+    routes = {
+        (r.district.code, r.code): r
+        for r in Route.objects.filter(district__in=districts.values()).select_related("district")
+    }
+    licences = [p.values["licence_number"] for p in parsed]
+    existing = {
+        r.licence_number: r
+        for r in Retailer.objects.filter(licence_number__in=licences).select_related(
+            "route", "route__district"
+        )
+    }
+    seen: dict[str, int] = {}
+    for row in parsed:
+        licence = row.values["licence_number"]
+        problems: list[imports.RowError] = []
+
+        def bad(key: str, message: str, row=row, problems=problems) -> None:
+            problems.append(imports.RowError(row.row, message, key))
+
+        if licence in seen:
+            bad(
+                "licence_number",
+                _("%(v)s appears again (first in row %(first)s).")
+                % {"v": licence, "first": seen[licence]},
+            )
+        seen.setdefault(licence, row.row)
+        route = None
+        if row.district not in districts:
+            bad("district", _("%(v)s is not one of your districts.") % {"v": row.district})
+        else:
+            route = routes.get((row.district, row.route))
+            if route is None:
+                bad(
+                    "route",
+                    _("the district %(d)s has no route %(v)s.")
+                    % {"d": row.district, "v": row.route},
+                )
+        retailer = existing.get(licence)
+        if retailer is not None and retailer.route.district.code not in districts:
+            bad(
+                "licence_number",
+                _("the retailer %(v)s belongs to another district.") % {"v": licence},
+            )
+        star = row.values.get("star")
+        if retailer is not None and star is not None and star != retailer.star:
+            bad(
+                "star",
+                _(
+                    "the file says %(new)s★, the retailer has %(old)s. Stars are locked between "
+                    "re-ratings: leave the cell empty or unchanged; a star changes by the "
+                    "quarterly re-rating or the supervisor's override."
+                )
+                % {"new": star, "old": f"{retailer.star}★" if retailer.star else _("none")},
+            )
+        if problems:
+            check.errors.extend(problems)
+            continue
+        if retailer is None:
+            new = Retailer(licence_number=licence, route=route, star=star)
+            for key in ROSTER_FIELDS:
+                if key in row.values:
+                    setattr(new, key, row.values[key])
+            problems = _model_errors(new, row.row)
+            if problems:
+                check.errors.extend(problems)
+            else:
+                check.creates.append(RosterCreate(row.row, new))
+            continue
+        changes: dict[str, tuple[object, object]] = {}
+        if route.pk != retailer.route_id:
+            changes["route"] = (retailer.route, route)
+        for key in ROSTER_FIELDS:
+            if key in row.values and row.values[key] != getattr(retailer, key):
+                changes[key] = (getattr(retailer, key), row.values[key])
+        if not changes:
+            check.unchanged.append(row.row)
+            continue
+        updated = copy.copy(retailer)
+        for key, (_old, new_value) in changes.items():
+            setattr(updated, key, new_value)
+        problems = _model_errors(updated, row.row)
+        if problems:
+            check.errors.extend(problems)
+        else:
+            check.updates.append(RosterUpdate(row.row, updated, changes))
+    check.errors.sort(key=lambda e: (e.row, e.field))
+    return check
+
+
+def _model_errors(retailer: Retailer, row: int) -> list[imports.RowError]:
+    """The model's own validation of a planned retailer, as row errors by field."""
+    try:
+        retailer.full_clean(exclude=["route"], validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        return [
+            imports.RowError(row, " ".join(messages), key)
+            for key, messages in exc.message_dict.items()
+        ]
+    return []
+
+
+def roster_rejected(errors: list[imports.RowError]) -> ApplicationError:
+    shown = [str(e) for e in errors[:50]]
+    if len(errors) > 50:
+        shown.append(_("… and %(n)s more errors.") % {"n": len(errors) - 50})
+    return ApplicationError(_("The file was rejected; nothing was changed."), extra={"file": shown})
+
+
+def roster_digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def roster_preview(
+    *, data: bytes, file_name: str, by: User, content_type: str = ""
+) -> tuple[RosterCheck, RosterImport | None]:
+    """The dry run: check the file; when it is clean, keep it (with its digest) for applying.
+
+    Nothing else is written. Logged as ``previewed`` or ``rejected``.
+    """
+    try:
+        check = roster_check(data=data, file_name=file_name, by=by, content_type=content_type)
+    except ApplicationError:
+        log_import(kind="retailers", outcome="rejected", user=by, source=file_name, errors=1)
+        raise
+    if not check.ok:
+        log_import(
+            kind="retailers",
+            outcome="rejected",
+            rows=check.rows,
+            errors=len(check.errors),
+            user=by,
+            source=file_name,
+        )
+        return check, None
+    upload = RosterImport.objects.create(
+        file_name=file_name[:200],
+        file_format=check.file_format,
+        content=data,
+        digest=roster_digest(data),
+        rows=check.rows,
+        uploaded_by=by,
+        summary=_("%(c)s to create, %(u)s to update, %(n)s unchanged")
+        % {"c": len(check.creates), "u": len(check.updates), "n": len(check.unchanged)},
+    )
+    log_import(
+        kind="retailers",
+        outcome="previewed",
+        rows=check.rows,
+        user=by,
+        source=file_name,
+        creates=len(check.creates),
+        updates=len(check.updates),
+    )
+    return check, upload
+
+
+@transaction.atomic
+def roster_apply(*, upload: RosterImport, digest: str, by: User) -> RosterCheck:
+    """Apply a previewed roster: all rows or none, once.
+
+    The stored bytes must still have the digest shown with the preview (what is applied is what
+    was previewed), and are checked again now: a row that became wrong since (a route removed,
+    a licence taken) rejects the whole file. New retailers get their first star and status in
+    the history (source "joined"); updates never touch a star.
+    """
+    content = bytes(upload.content)
+    if digest != upload.digest or roster_digest(content) != upload.digest:
+        raise ApplicationError(_("This is not the file that was previewed; upload it again."))
+    claimed = RosterImport.objects.filter(
+        pk=upload.pk, status=RosterImportStatus.PREVIEWED, uploaded_by=by
+    ).update(status=RosterImportStatus.APPLIED, applied_at=timezone.now())
+    if not claimed:
+        raise ApplicationError(_("This file has been applied already."))
+    check = roster_check(
+        data=content,
+        file_name=upload.file_name,
+        by=by,
+        content_type="",
+    )
+    if not check.ok:
+        log_import(
+            kind="retailers",
+            outcome="rejected",
+            rows=check.rows,
+            errors=len(check.errors),
+            user=by,
+            source=upload.file_name,
+        )
+        raise roster_rejected(check.errors)
+    today = timezone.localdate()
+    created = Retailer.objects.bulk_create([c.retailer for c in check.creates], batch_size=1000)
+    StarChange.objects.bulk_create(
+        [
+            StarChange(
+                retailer=r,
+                star=r.star,
+                effective_from=r.opened_on or today,
+                reason=_("Joined (roster import)"),
+                source=StarSource.JOINED,
+                changed_by=by,
+            )
+            for r in created
+        ],
+        batch_size=1000,
+    )
+    StatusChange.objects.bulk_create(
+        [
+            StatusChange(
+                retailer=r,
+                status=r.status,
+                effective_from=r.opened_on or today,
+                reason=_("Joined (roster import)"),
+                changed_by=by,
+            )
+            for r in created
+        ],
+        batch_size=1000,
+    )
+    now = timezone.now()
+    fields = sorted({key for u in check.updates for key in u.changes} | {"updated_at"})
+    for update in check.updates:
+        update.retailer.updated_at = now
+    Retailer.objects.bulk_update([u.retailer for u in check.updates], fields, batch_size=1000)
+    summary = _("%(c)s created, %(u)s updated, %(n)s unchanged") % {
+        "c": len(check.creates),
+        "u": len(check.updates),
+        "n": len(check.unchanged),
+    }
+    RosterImport.objects.filter(pk=upload.pk).update(summary=summary[:200])
+    log_import(
+        kind="retailers",
+        outcome="applied",
+        rows=check.rows,
+        user=by,
+        source=upload.file_name,
+        creates=len(check.creates),
+        updates=len(check.updates),
+    )
+    return check

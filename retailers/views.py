@@ -49,6 +49,9 @@ def retailer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "retailer": retailer,
         "show_settlement": can_view_settlement_data(request.user),
+        "can_override": selectors.supervised_districts(request.user)
+        .filter(pk=retailer.route.district_id)
+        .exists(),
     }
     return render(request, "retailers/detail.html", context)
 
