@@ -488,6 +488,14 @@ class RosterUpdate:
     retailer: Retailer
     changes: dict[str, tuple[object, object]]
 
+    @property
+    def change_list(self) -> list[tuple[str, object, object]]:
+        """(field's name as the user reads it, before, after), for the preview."""
+        return [
+            (str(Retailer._meta.get_field(key).verbose_name), old, new)
+            for key, (old, new) in self.changes.items()
+        ]
+
 
 @dataclass
 class RosterCheck:
