@@ -15,6 +15,7 @@ from retailers.models import (
     PaymentMethod,
     RatingProposal,
     RatingProposalLine,
+    RatingThreshold,
     Retailer,
     RetailerStatus,
     StarChange,
@@ -264,3 +265,11 @@ def line_reason(line: RatingProposalLine, thresholds: dict[str, list[int]]) -> s
 
 def grade_evaluations(manager: User) -> QuerySet[GradeEvaluation]:
     return GradeEvaluation.objects.filter(manager=manager).select_related("evaluated_by")
+
+
+def thresholds_by_district(district_ids: list[int]) -> dict[int, dict[int, tuple[int, int]]]:
+    """``{district id: {star: (min points, min cartons)}}`` in one query."""
+    found: dict[int, dict[int, tuple[int, int]]] = {}
+    for t in RatingThreshold.objects.filter(district_id__in=district_ids):
+        found.setdefault(t.district_id, {})[t.star] = (t.min_points, t.min_cartons)
+    return found

@@ -59,11 +59,12 @@ def _error_messages(request: HttpRequest, exc: ApplicationError) -> None:
 def rerating_list(request: HttpRequest) -> HttpResponse:
     districts = list(visible_districts(request.user).order_by("code"))
     own = set(selectors.supervised_districts(request.user).values_list("pk", flat=True))
-    thresholds = {d.pk: services.rating_thresholds_of(d.pk) for d in districts}
+    thresholds = selectors.thresholds_by_district([d.pk for d in districts])
     proposals = selectors.visible_proposals(request.user).order_by("-quarter_start", "district")
     context = {
         "districts": [
-            (d, d.pk in own, sorted(thresholds[d.pk].items(), reverse=True)) for d in districts
+            (d, d.pk in own, sorted(thresholds.get(d.pk, {}).items(), reverse=True))
+            for d in districts
         ],
         "page": Paginator(proposals, PAGE_SIZE).get_page(request.GET.get("page")),
         "quarter": services.previous_quarter(timezone.localdate()),

@@ -46,7 +46,7 @@ def test_bad_evaluations_change_nothing(changes, field):
     assert field in err.value.extra
     am.refresh_from_db()
     assert am.grade == "junior"
-    assert GradeEvaluation.objects.count() == 0
+    assert GradeEvaluation.objects.filter(evaluated_by=boss).count() == 0
 
 
 def test_only_supervisors_evaluate_and_only_managers_are_graded():
@@ -58,7 +58,7 @@ def test_only_supervisors_evaluate_and_only_managers_are_graded():
             manager=SupervisorFactory(), by=boss, score=1, grade="junior", **PERIOD
         )
     assert "manager" in err.value.extra
-    assert GradeEvaluation.objects.count() == 0
+    assert GradeEvaluation.objects.filter(evaluated_by=boss).count() == 0
 
 
 def test_admin_cannot_edit_a_grade(admin_client):

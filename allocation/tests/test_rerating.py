@@ -14,7 +14,7 @@ from allocation.models import PointsEntry
 from allocation.rerating import rerating_propose
 from allocation.tests.factories import BrandFactory, order
 from retailers import services
-from retailers.models import ProposalStatus, RatingProposal, RatingProposalLine
+from retailers.models import ProposalStatus, RatingProposal, RatingProposalLine, RatingThreshold
 from retailers.tests.factories import RetailerFactory
 from retailers.tests.rating_world import QUARTER, THRESHOLDS, rating_world
 from settlement.models import OrderStatus
@@ -22,6 +22,13 @@ from territory.models import Cycle
 from territory.tests.factories import CycleFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _no_demo_rerating():
+    """The demo's proposal and thresholds are not these tests' (removed in the transaction)."""
+    RatingProposal.objects.all().delete()
+    RatingThreshold.objects.all().delete()
 
 
 def cycle(start: dt.date) -> Cycle:

@@ -188,3 +188,21 @@ def test_admin_looks_but_does_not_decide(world, admin_client):
     proposal.refresh_from_db()
     assert proposal.status == ProposalStatus.DRAFT
     assert admin_client.post(f"/retailers/managers/{world.am1.pk}/", {}).status_code == 403
+
+
+def test_review_and_list_pages_do_not_query_per_line(world, as_user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = as_user(world.boss1)
+
+    def queries(url):
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        return len(ctx.captured_queries)
+
+    small = proposal_for(world, {"up5": 5})
+    few = queries(f"/retailers/rerating/{small.pk}/"), queries("/retailers/rerating/")
+    small.delete()
+    big = proposal_for(world, {"up5": 5, "same3": 3, "down1": 1, "unrated": 2, "same2": 2})
+    assert (queries(f"/retailers/rerating/{big.pk}/"), queries("/retailers/rerating/")) == few
