@@ -22,7 +22,7 @@ from retailers.models import (
     StatusChange,
 )
 from territory.models import District, Route
-from territory.selectors import route_scope, visible_districts
+from territory.selectors import route_scope, visible_account_managers, visible_districts
 
 STARS = (5, 4, 3, 2, 1)
 UNRATED = "unrated"
@@ -273,3 +273,16 @@ def thresholds_by_district(district_ids: list[int]) -> dict[int, dict[int, tuple
     for t in RatingThreshold.objects.filter(district_id__in=district_ids):
         found.setdefault(t.district_id, {})[t.star] = (t.min_points, t.min_cartons)
     return found
+
+
+def visible_evaluations(user: User) -> QuerySet[GradeEvaluation]:
+    """Grade evaluations: of the managers on a supervisor's routes, an account manager's own,
+    or all for an administrator."""
+    evaluations = GradeEvaluation.objects.select_related("manager", "evaluated_by")
+    if not user.is_authenticated or not user.is_active:
+        return evaluations.none()
+    if user.is_administrator:
+        return evaluations
+    if user.is_supervisor:
+        return evaluations.filter(manager__in=visible_account_managers(user))
+    return evaluations.filter(manager=user)

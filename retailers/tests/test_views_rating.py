@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from accounts.models import GradeEvaluation
@@ -206,3 +208,29 @@ def test_review_and_list_pages_do_not_query_per_line(world, as_user):
     small.delete()
     big = proposal_for(world, {"up5": 5, "same3": 3, "down1": 1, "unrated": 2, "same2": 2})
     assert (queries(f"/retailers/rerating/{big.pk}/"), queries("/retailers/rerating/")) == few
+
+
+def test_api_lists_are_scoped(world, client):
+    from accounts.services import grade_evaluation_record
+    from config.api.testing import api_token
+
+    proposal = proposal_for(world, {"up5": 5})
+    period = {"period_start": dt.date(2026, 1, 1), "period_end": dt.date(2026, 6, 30)}
+    mine = grade_evaluation_record(
+        manager=world.am1, by=world.boss1, score=90, grade="senior", **period
+    )
+    grade_evaluation_record(manager=world.am2, by=world.boss2, score=60, grade="junior", **period)
+
+    def get(user, url):
+        response = client.get(url, HTTP_AUTHORIZATION=f"Bearer {api_token(user)}")
+        assert response.status_code == 200
+        return [row["id"] for row in response.json()["results"]]
+
+    assert get(world.boss1, "/api/v1/rerating-proposals/") == [proposal.pk]
+    assert get(world.boss2, "/api/v1/rerating-proposals/") == []
+    assert get(world.am1, "/api/v1/rerating-proposals/") == []
+    assert mine.pk in get(world.boss1, "/api/v1/grade-evaluations/")
+    assert get(world.am1, "/api/v1/grade-evaluations/") == [mine.pk]
+    assert mine.pk not in get(world.boss2, "/api/v1/grade-evaluations/")
+    response = client.get("/api/v1/rerating-proposals/")
+    assert response.status_code == 401
