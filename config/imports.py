@@ -176,6 +176,15 @@ def _cell_text(value) -> str:
     return str(value)
 
 
+def _caused_by(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> bool:
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, kinds):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
 def _xlsx_rows(data: bytes, *, max_bytes: int):
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
@@ -193,9 +202,13 @@ def _xlsx_rows(data: bytes, *, max_bytes: int):
     except (DefusedXmlException, ParseError) as exc:
         raise ApplicationError(_("The workbook's XML was refused as unsafe.")) from exc
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        # openpyxl wraps a parser's refusal in a ValueError: say which it was.
+        if _caused_by(exc, (DefusedXmlException,)):
+            raise ApplicationError(_("The workbook's XML was refused as unsafe.")) from exc
         raise ApplicationError(_("The file is not a valid .xlsx workbook.")) from exc
     try:
         sheet = workbook.worksheets[0]
+        # Read-only sheets are parsed while iterating: the XML checks apply here too.
         for number, row in enumerate(sheet.iter_rows(), start=1):
             cells = []
             for cell in row[: MAX_COLUMNS + 1]:
@@ -203,6 +216,10 @@ def _xlsx_rows(data: bytes, *, max_bytes: int):
                 formula = getattr(cell, "data_type", None) == "f"
                 cells.append((_cell_text(value), formula))
             yield number, cells
+    except (DefusedXmlException, ParseError) as exc:
+        raise ApplicationError(_("The workbook's XML was refused as unsafe.")) from exc
+    except (KeyError, ValueError, IndexError) as exc:
+        raise ApplicationError(_("The file is not a valid .xlsx workbook.")) from exc
     finally:
         workbook.close()
 
