@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import ApiToken, User
+from accounts.models import ApiToken, GradeEvaluation, User
 from accounts.services import api_token_revoke
 
 
@@ -19,8 +19,29 @@ class UserAdmin(BaseUserAdmin):
     )
     add_fieldsets = (
         *BaseUserAdmin.add_fieldsets,
-        (_("Role"), {"fields": ("full_name", "role", "grade")}),
+        (_("Role"), {"fields": ("full_name", "role")}),
     )
+    # A grade changes only by an evaluation (accounts.services.grade_evaluation_record).
+    readonly_fields = ("grade",)
+
+
+@admin.register(GradeEvaluation)
+class GradeEvaluationAdmin(admin.ModelAdmin):
+    """Evaluations are recorded by supervisors on their page; here they are only read."""
+
+    list_display = ("manager", "period_start", "period_end", "score", "grade", "evaluated_by")
+    list_filter = ("grade",)
+    search_fields = ("manager__username", "manager__full_name")
+    list_select_related = ("manager", "evaluated_by")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
 
 
 @admin.register(ApiToken)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -80,3 +81,51 @@ class ApiToken(models.Model):
 
     def is_usable(self, now) -> bool:
         return self.revoked_at is None and self.expires_at > now
+
+
+class GradeEvaluation(models.Model):
+    """A supervisor's evaluation of an account manager for a period (DESIGN §2.6).
+
+    The manager's ``grade`` changes only by recording one (``accounts.services``); the latest
+    evaluation's ``grade`` is the manager's grade.
+    """
+
+    manager = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="evaluations", verbose_name=_("manager")
+    )
+    evaluated_by = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("evaluated by"),
+    )
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end"))
+    score = models.PositiveSmallIntegerField(
+        _("score"), validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    previous_grade = models.CharField(
+        _("previous grade"), max_length=20, choices=Grade.choices, blank=True
+    )
+    grade = models.CharField(_("resulting grade"), max_length=20, choices=Grade.choices)
+    created_at = models.DateTimeField(_("evaluated at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("grade evaluation")
+        verbose_name_plural = _("grade evaluations")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(period_end__gte=models.F("period_start")),
+                name="evaluation_period_ordered",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(score__lte=100), name="evaluation_score_at_most_100"
+            ),
+        ]
+        indexes = [models.Index(fields=["manager", "-created_at"], name="evaluation_manager")]
+
+    def __str__(self) -> str:
+        return f"{self.manager_id} {self.period_start}–{self.period_end}: {self.grade}"

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import ApiToken, User
+from accounts.models import ApiToken, Grade, GradeEvaluation, User
 from accounts.tokens import new_token, token_digest
 from config.errors import ApplicationError
 
@@ -67,3 +67,51 @@ def api_token_mark_used(*, token: ApiToken, now: dt.datetime) -> None:
         return
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     token.last_used_at = now
+
+
+# --- Grades (DESIGN §2.6: account manager grades with the evaluation record) ----------------
+
+
+@transaction.atomic
+def grade_evaluation_record(
+    *,
+    manager: User,
+    by: User,
+    period_start: dt.date,
+    period_end: dt.date,
+    score: int,
+    grade: str,
+    notes: str = "",
+) -> GradeEvaluation:
+    """Record an evaluation of ``manager`` by a supervisor; the manager's grade becomes its
+    resulting grade. The only way a grade changes. Whether ``by`` supervises ``manager`` is
+    decided by the caller through ``territory.selectors.visible_account_managers``."""
+    errors: dict[str, list[str]] = {}
+    if not (by.is_active and by.is_supervisor):
+        raise ApplicationError(_("Only a supervisor may evaluate an account manager."))
+    if not manager.is_account_manager:
+        errors["manager"] = [_("Only account managers are graded.")]
+    if grade not in Grade.values:
+        errors["grade"] = [_("Choose senior, intermediate or junior.")]
+    if not 0 <= score <= 100:
+        errors["score"] = [_("A score is 0 to 100.")]
+    if period_end < period_start:
+        errors["period_end"] = [_("The period ends before it starts.")]
+    elif period_start > timezone.localdate():
+        errors["period_start"] = [_("The period has not started yet.")]
+    if errors:
+        raise ApplicationError(_("The evaluation was not recorded."), extra=errors)
+    locked = User.objects.select_for_update().get(pk=manager.pk)
+    evaluation = GradeEvaluation.objects.create(
+        manager=locked,
+        evaluated_by=by,
+        period_start=period_start,
+        period_end=period_end,
+        score=score,
+        notes=notes.strip(),
+        previous_grade=locked.grade,
+        grade=grade,
+    )
+    User.objects.filter(pk=locked.pk).update(grade=grade)
+    manager.grade = grade
+    return evaluation

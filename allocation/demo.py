@@ -8,14 +8,19 @@ eligible. Runs on the same code as production: the services.
 
 from __future__ import annotations
 
+from django.db.models import Count, Sum
+
 from accounts.models import User
 from allocation import services
-from allocation.models import AllocationRun, PointsComputation, RunStatus, ScarceSupply
+from allocation.models import AllocationRun, PointsComputation, PointsEntry, RunStatus, ScarceSupply
+from allocation.rerating import rerating_propose
 from catalog.models import Brand
 from config.demo import DemoContext
 from config.errors import ApplicationError
-from settlement.models import Order
-from territory.models import Branch
+from retailers import services as retailer_services
+from retailers.models import RATED_STARS, RatingProposal, Retailer, RetailerStatus
+from settlement.models import COUNTED_ORDER_STATUSES, Order, OrderLine
+from territory.models import Branch, District
 from territory.selectors import cycle_for_day, cycle_list
 
 BRANCH = "YC"
@@ -40,6 +45,7 @@ def seed(ctx: DemoContext) -> None:
     _seed_points(ctx)
     supplies = _seed_supplies(ctx, branch=branch, cycle=cycle, supervisor=supervisor)
     _seed_published_run(ctx, supply=supplies.get(PUBLISHED), supervisor=supervisor)
+    _seed_rerating(ctx, supervisor=supervisor)
 
 
 def _seed_points(ctx: DemoContext) -> None:
@@ -98,3 +104,69 @@ def _seed_published_run(ctx: DemoContext, *, supply: ScarceSupply | None, superv
     services.allocation_run_publish(run=run, by=supervisor)
     ctx.count("published runs")
     ctx.count("allocation lines", run.retailers)
+
+
+def _quantile_thresholds(
+    points: list[int], cartons: list[int], counts: dict[int, int]
+) -> dict[int, tuple[int, int]]:
+    """Thresholds under which today's star counts would roughly repeat: the n-th best figure,
+    n being how many retailers have that star or more (cartons a little lower, so that points
+    decide most moves)."""
+    points, cartons = sorted(points, reverse=True), sorted(cartons, reverse=True)
+    found, rank = {}, 0
+    for star in RATED_STARS:
+        rank += counts.get(star, 0)
+        index = min(max(rank - 1, 0), len(points) - 1)
+        found[star] = (points[index] * 21 // 20, cartons[index] * 8 // 10)
+    lowest = (0, 0)
+    for star in sorted(RATED_STARS):
+        found[star] = (max(found[star][0], lowest[0]), max(found[star][1], lowest[1]))
+        lowest = found[star]
+    return found
+
+
+def _seed_rerating(ctx: DemoContext, *, supervisor: User) -> None:
+    """A pending re-rating proposal of the supervisor's first district from last quarter's
+    figures, with thresholds set from the data (DESIGN §2.6). Once: a proposal is kept."""
+    district = District.objects.filter(supervisor=supervisor).order_by("code").first()
+    if district is None:
+        return
+    start, end = retailer_services.previous_quarter(ctx.today)
+    if RatingProposal.objects.filter(district=district, quarter_start=start).exists():
+        return
+    if not retailer_services.rating_thresholds_of(district.pk):
+        retailers = Retailer.objects.filter(route__district=district, status=RetailerStatus.ACTIVE)
+        by_points = dict(
+            PointsEntry.objects.filter(retailer__in=retailers, cycle_start__range=(start, end))
+            .values_list("retailer_id")
+            .annotate(total=Sum("points"))
+            .order_by()
+        )
+        by_cartons = dict(
+            OrderLine.objects.filter(
+                order__retailer__in=retailers,
+                order__cycle__start_date__range=(start, end),
+                order__status__in=COUNTED_ORDER_STATUSES,
+            )
+            .values_list("order__retailer_id")
+            .annotate(total=Sum("cartons"))
+            .order_by()
+        )
+        ids = list(retailers.values_list("pk", flat=True))
+        if not by_points:
+            ctx.log("allocation: no points last quarter; no re-rating proposal.")
+            return
+        counts = dict(
+            retailers.values_list("star")
+            .annotate(n=Count("pk"))
+            .order_by()
+            .filter(star__isnull=False)
+        )
+        thresholds = _quantile_thresholds(
+            [by_points.get(i, 0) for i in ids], [by_cartons.get(i, 0) for i in ids], counts
+        )
+        retailer_services.rating_thresholds_set(
+            district=district, thresholds=thresholds, by=supervisor
+        )
+    for proposal in rerating_propose(quarter_start=start, districts=[district]):
+        ctx.count("re-rating proposal lines", proposal.retailers)

@@ -6,10 +6,13 @@ import datetime as dt
 
 from celery import shared_task
 from django.db import OperationalError
+from django.utils import timezone
 
 from allocation import selectors, services
+from allocation.rerating import rerating_propose
 from config.jobs import ProjectTask
-from territory.models import Cycle
+from retailers.services import previous_quarter
+from territory.models import Cycle, District
 
 RETRY = {
     "acks_late": True,
@@ -67,3 +70,25 @@ def close_cycles(today: str | None = None) -> int:
         if following is not None:
             run_cycle.delay_on_commit(following.pk)
     return len(cycles)
+
+
+@shared_task(**RETRY)
+def propose_star_ratings(
+    quarter_start: str | None = None,
+    district_ids: list[int] | None = None,
+    user_id: int | None = None,
+) -> int:
+    """Quarterly (beat), or a supervisor's button: propose the stars from the last quarter.
+
+    ``quarter_start`` (ISO date) defaults to the quarter before today's; ``district_ids`` to
+    every district. Returns how many proposals were written; a rerun replaces unapproved ones.
+    """
+    from accounts.models import User
+
+    if quarter_start:
+        start = dt.date.fromisoformat(quarter_start)
+    else:
+        start, _end = previous_quarter(timezone.localdate())
+    districts = None if district_ids is None else District.objects.filter(pk__in=district_ids)
+    by = User.objects.filter(pk=user_id).first() if user_id else None
+    return len(rerating_propose(quarter_start=start, districts=districts, by=by))

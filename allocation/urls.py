@@ -18,5 +18,6 @@ urlpatterns = [
     path("runs/<int:pk>/publish/", views.run_publish, name="run-publish"),
     path("runs/<int:pk>/export.<str:fmt>", views.run_export, name="run-export"),
     path("awards/", views.awards, name="awards"),
+    path("rerating/propose/", views.rerating_propose, name="rerating-propose"),
     path("statement/<int:retailer>/<int:cycle>/", views.statement, name="statement"),
 ]

@@ -7,6 +7,7 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -19,9 +20,11 @@ from allocation import exports, selectors, services
 from allocation.explain import approx, explain, line_quota, quota_text
 from allocation.forms import CycleForm, LineFilterForm, RunRequestForm, SupplyForm, apply_errors
 from allocation.models import AllocationRun, RunStatus, ScarceSupply
-from allocation.tasks import compute_points
+from allocation.tasks import compute_points, propose_star_ratings
 from config.errors import ApplicationError
 from retailers.models import Retailer
+from retailers.selectors import can_supervise, supervised_districts
+from retailers.services import previous_quarter
 from territory.models import Cycle
 from territory.selectors import cycle_list
 
@@ -397,3 +400,29 @@ def _statement(request: HttpRequest, data, language: str) -> HttpResponse:
     ]
     context = {"statement": data, "items": items, "language": language}
     return render(request, "allocation/statement.html", context)
+
+
+@require_POST
+@login_required
+def rerating_propose(request: HttpRequest) -> HttpResponse:
+    """The re-rating page's button: propose the last quarter's stars for one's own district(s).
+
+    The job runs in a worker (``tasks.propose_star_ratings``); the proposal replaces an
+    unapproved one of the same quarter (DESIGN §2.6).
+    """
+    if not can_supervise(request.user):
+        raise PermissionDenied
+    districts = supervised_districts(request.user)
+    if request.POST.get("district"):
+        districts = (
+            districts.filter(pk=request.POST["district"])
+            if request.POST["district"].isdigit()
+            else districts.none()
+        )
+    ids = list(districts.values_list("pk", flat=True))
+    if not ids:
+        raise Http404
+    start, _end = previous_quarter(timezone.localdate())
+    propose_star_ratings.delay_on_commit(start.isoformat(), ids, request.user.pk)
+    messages.info(request, _("The stars are being proposed; the proposal appears here shortly."))
+    return redirect("retailers:rerating-list")

@@ -2,14 +2,21 @@ from django.contrib import admin
 from django.utils import timezone
 
 from retailers import services
-from retailers.models import Retailer, StarChange, StatusChange, Violation
+from retailers.models import (
+    RatingProposal,
+    RatingThreshold,
+    Retailer,
+    StarChange,
+    StatusChange,
+    Violation,
+)
 
 
 class StarChangeInline(admin.TabularInline):
     model = StarChange
     extra = 0
     can_delete = False
-    fields = ("effective_from", "star", "reason", "changed_by", "created_at")
+    fields = ("effective_from", "star", "source", "reason", "changed_by", "created_at")
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None) -> bool:
@@ -59,9 +66,15 @@ class RetailerAdmin(admin.ModelAdmin):
     search_fields = ("licence_number", "name", "owner_name", "phone", "address")
     list_select_related = ("route", "route__district")
     raw_id_fields = ("route",)
-    readonly_fields = ("created_at", "updated_at")
     inlines = (StarChangeInline, StatusChangeInline, ViolationInline)
     list_per_page = 50
+
+    def get_readonly_fields(self, request, obj=None) -> tuple[str, ...]:
+        # Stars are locked between re-ratings (DESIGN §2.6): a new retailer gets its first
+        # star here; later ones come from a re-rating or the supervisor's override page.
+        if obj is None:
+            return ("created_at", "updated_at")
+        return ("star", "created_at", "updated_at")
 
     def save_model(self, request, obj, form, change) -> None:
         # Star and status carry dated history: route them through the services that keep it.
@@ -70,18 +83,10 @@ class RetailerAdmin(admin.ModelAdmin):
             services.retailer_record_initial_history(retailer=obj, by=request.user)
             return
         previous = Retailer.objects.get(pk=obj.pk)
-        new_star, new_status = obj.star, obj.status
+        new_status = obj.status
         obj.star, obj.status = previous.star, previous.status
         super().save_model(request, obj, form, change)
         today = timezone.localdate()
-        if new_star != previous.star:
-            services.retailer_change_star(
-                retailer=obj,
-                star=new_star,
-                effective_from=today,
-                by=request.user,
-                reason="admin",
-            )
         if new_status != previous.status:
             services.retailer_change_status(
                 retailer=obj,
@@ -100,3 +105,33 @@ class RetailerAdmin(admin.ModelAdmin):
         for deleted in formset.deleted_objects:
             deleted.delete()
         formset.save_m2m()
+
+
+@admin.register(RatingProposal)
+class RatingProposalAdmin(admin.ModelAdmin):
+    """Proposals are made by the job and decided on the supervisor's page; here only read."""
+
+    list_display = (
+        "district",
+        "quarter_start",
+        "status",
+        "retailers",
+        "moving_up",
+        "moving_down",
+        "decided_by",
+    )
+    list_filter = ("status", "quarter_start")
+    list_select_related = ("district", "decided_by")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(RatingThreshold)
+class RatingThresholdAdmin(RatingProposalAdmin):
+    list_display = ("district", "star", "min_points", "min_cartons", "updated_by", "updated_at")
+    list_filter = ("star",)
+    list_select_related = ("district", "updated_by")

@@ -22,13 +22,15 @@ from rest_framework import serializers
 from rest_framework.generics import GenericAPIView, ListAPIView, RetrieveAPIView
 from rest_framework.request import Request
 
+from accounts.models import GradeEvaluation
 from accounts.permissions import can_view_settlement_data
+from accounts.serializers import UserSummarySerializer
 from config.api.pagination import in_page_order
 from config.api.schema import error_response
 from config.api.throttling import DEFAULT_THROTTLES, ScopedRateThrottle
 from retailers import export, selectors
 from retailers.filters import RetailerExportFilter, RetailerFilter
-from retailers.models import Retailer
+from retailers.models import RatingProposal, Retailer
 
 #: Rows fetched from the server-side cursor at a time.
 FETCH_SIZE = 2000
@@ -187,7 +189,85 @@ class RetailerExportApi(RetailerScopeMixin, GenericAPIView):
         return response
 
 
+# --- Re-rating proposals and grade evaluations (read-only, DESIGN §2.6) ----------------------
+
+
+class RatingProposalSerializer(serializers.ModelSerializer):
+    district_code = serializers.CharField(source="district.code", read_only=True)
+    thresholds = serializers.DictField(
+        child=serializers.ListField(child=serializers.IntegerField()),
+        read_only=True,
+        help_text=_("Per star: [minimum points, minimum cartons] over the quarter."),
+    )
+    decided_by = UserSummarySerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = RatingProposal
+        fields = [
+            "id",
+            "district",
+            "district_code",
+            "quarter_start",
+            "quarter_end",
+            "status",
+            "thresholds",
+            "retailers",
+            "moving_up",
+            "moving_down",
+            "proposed_at",
+            "decided_at",
+            "decided_by",
+            "effective_from",
+        ]
+        read_only_fields = fields
+
+
+class RatingProposalListApi(ListAPIView):
+    """Re-rating proposals of the districts you supervise (administrators: all); none for
+    account managers."""
+
+    serializer_class = RatingProposalSerializer
+    ordering = ("id",)
+
+    def get_queryset(self) -> QuerySet[RatingProposal]:
+        return selectors.visible_proposals(self.request.user)
+
+
+class GradeEvaluationSerializer(serializers.ModelSerializer):
+    manager = UserSummarySerializer(read_only=True)
+    evaluated_by = UserSummarySerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = GradeEvaluation
+        fields = [
+            "id",
+            "manager",
+            "evaluated_by",
+            "period_start",
+            "period_end",
+            "score",
+            "notes",
+            "previous_grade",
+            "grade",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class GradeEvaluationListApi(ListAPIView):
+    """Evaluations of the account managers on your routes (supervisors), your own (account
+    managers), or all (administrators)."""
+
+    serializer_class = GradeEvaluationSerializer
+    ordering = ("id",)
+
+    def get_queryset(self) -> QuerySet[GradeEvaluation]:
+        return selectors.visible_evaluations(self.request.user)
+
+
 urlpatterns = [
+    path("rerating-proposals/", RatingProposalListApi.as_view(), name="rerating-proposal-list"),
+    path("grade-evaluations/", GradeEvaluationListApi.as_view(), name="grade-evaluation-list"),
     path("retailers/", RetailerListApi.as_view(), name="retailer-list"),
     path("retailers/export/", RetailerExportApi.as_view(), name="retailer-export"),
     path("retailers/<int:pk>/", RetailerDetailApi.as_view(), name="retailer-detail"),

@@ -144,6 +144,16 @@ class Retailer(models.Model):
         return self.business_type in HOSPITALITY_TYPES
 
 
+class StarSource(models.TextChoices):
+    """Why a star changed. Stars are locked between re-ratings (DESIGN §2.6): after a retailer
+    joins, only an approved quarterly re-rating or a supervisor's audited override changes it."""
+
+    HISTORY = "history", _("Recorded history")
+    JOINED = "joined", _("Joined")
+    RERATING = "rerating", _("Quarterly re-rating")
+    OVERRIDE = "override", _("Override")
+
+
 class StarChange(models.Model):
     """A retailer's star from ``effective_from`` on (``star`` null = unrated)."""
 
@@ -155,6 +165,14 @@ class StarChange(models.Model):
     )
     effective_from = models.DateField(_("effective from"))
     reason = models.CharField(_("reason"), max_length=200, blank=True)
+    # A database default too: bulk loaders (COPY) that name no source record plain history.
+    source = models.CharField(
+        _("source"),
+        max_length=10,
+        choices=StarSource.choices,
+        default=StarSource.HISTORY,
+        db_default=StarSource.HISTORY,
+    )
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -254,3 +272,210 @@ class Violation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.retailer_id}: {self.get_kind_display()} on {self.occurred_on}"
+
+
+# --- Quarterly star re-rating (DESIGN §2.6) --------------------------------------------------
+
+RATED_STARS = (5, 4, 3, 2)
+
+
+class RatingThreshold(models.Model):
+    """What a retailer of a district needs over the last quarter to be proposed ``star``.
+
+    A retailer is proposed the highest star whose points and purchases (cartons) minimums it
+    both meets; one that meets none is proposed 1★. Set by the district's supervisor.
+    """
+
+    district = models.ForeignKey(
+        "territory.District",
+        on_delete=models.CASCADE,
+        related_name="rating_thresholds",
+        verbose_name=_("district"),
+    )
+    star = models.PositiveSmallIntegerField(
+        _("star"), validators=[MinValueValidator(2), MaxValueValidator(5)]
+    )
+    min_points = models.PositiveIntegerField(_("minimum points"))
+    min_cartons = models.PositiveIntegerField(_("minimum cartons"))
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("updated by"),
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("rating threshold")
+        verbose_name_plural = _("rating thresholds")
+        ordering = ["district_id", "-star"]
+        constraints = [
+            models.UniqueConstraint(fields=["district", "star"], name="rating_threshold_once"),
+            models.CheckConstraint(
+                condition=models.Q(star__gte=2, star__lte=5), name="rating_threshold_star_2_to_5"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.district_id} {self.star}: {self.min_points} / {self.min_cartons}"
+
+
+class ProposalStatus(models.TextChoices):
+    DRAFT = "draft", _("Awaiting review")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class RatingProposal(models.Model):
+    """The proposed stars of one district's active retailers from one quarter's figures.
+
+    One per district and quarter: a rerun replaces a draft or rejected proposal; an approved
+    one is never changed. ``thresholds`` keeps the thresholds it was computed with.
+    """
+
+    district = models.ForeignKey(
+        "territory.District",
+        on_delete=models.CASCADE,
+        related_name="rating_proposals",
+        verbose_name=_("district"),
+    )
+    quarter_start = models.DateField(_("quarter"))
+    quarter_end = models.DateField(_("quarter end"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=ProposalStatus.choices, default=ProposalStatus.DRAFT
+    )
+    thresholds = models.JSONField(_("thresholds"), default=dict)
+    retailers = models.PositiveIntegerField(_("retailers"), default=0)
+    moving_up = models.PositiveIntegerField(_("moving up"), default=0)
+    moving_down = models.PositiveIntegerField(_("moving down"), default=0)
+    proposed_at = models.DateTimeField(_("proposed at"))
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("proposed by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    effective_from = models.DateField(_("effective from"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("re-rating proposal")
+        verbose_name_plural = _("re-rating proposals")
+        ordering = ["-quarter_start", "district_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["district", "quarter_start"], name="rating_proposal_once_per_quarter"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.district_id} {self.quarter_start:%Y}Q{(self.quarter_start.month + 2) // 3}"
+
+    @property
+    def quarter_label(self) -> str:
+        return f"{self.quarter_start:%Y} Q{(self.quarter_start.month + 2) // 3}"
+
+    @property
+    def unchanged(self) -> int:
+        return self.retailers - self.moving_up - self.moving_down
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == ProposalStatus.DRAFT
+
+
+class RatingProposalLine(models.Model):
+    """One retailer's figures, current star and proposed star in a proposal.
+
+    ``basis_star`` is the threshold the retailer met (``None``: none, so 1★): the reason.
+    ``movement`` is -1, 0 or 1 (down, same, up) so that the review page filters by index.
+    """
+
+    proposal = models.ForeignKey(
+        RatingProposal, on_delete=models.CASCADE, related_name="lines", verbose_name=_("proposal")
+    )
+    retailer = models.ForeignKey(
+        Retailer, on_delete=models.CASCADE, related_name="+", verbose_name=_("retailer")
+    )
+    current_star = models.PositiveSmallIntegerField(_("current star"), null=True, blank=True)
+    proposed_star = models.PositiveSmallIntegerField(_("proposed star"))
+    basis_star = models.PositiveSmallIntegerField(_("threshold met"), null=True, blank=True)
+    points = models.BigIntegerField(_("points"))
+    cartons = models.BigIntegerField(_("cartons"))
+    movement = models.SmallIntegerField(_("movement"))
+
+    class Meta:
+        verbose_name = _("re-rating proposal line")
+        verbose_name_plural = _("re-rating proposal lines")
+        ordering = ["proposal_id", "retailer_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["proposal", "retailer"], name="rating_line_once_per_retailer"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["proposal", "movement", "retailer"], name="rating_line_movement")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.retailer_id}: {self.current_star} → {self.proposed_star}"
+
+
+# --- Roster import ---------------------------------------------------------------------------
+
+
+class RosterImportStatus(models.TextChoices):
+    PREVIEWED = "previewed", _("Previewed")
+    APPLIED = "applied", _("Applied")
+
+
+class RosterImport(models.Model):
+    """An uploaded roster file kept between its dry-run preview and its application.
+
+    ``digest`` is the SHA-256 of ``content``: the apply step checks it and re-validates the
+    stored bytes, so what is applied is exactly what was previewed. Applying claims the row
+    with a conditional update, so a double submit applies it once.
+    """
+
+    file_name = models.CharField(_("file name"), max_length=200)
+    file_format = models.CharField(_("format"), max_length=4)
+    content = models.BinaryField(_("content"))
+    digest = models.CharField(_("digest"), max_length=64)
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=RosterImportStatus.choices,
+        default=RosterImportStatus.PREVIEWED,
+    )
+    rows = models.PositiveIntegerField(_("rows"), default=0)
+    summary = models.CharField(_("summary"), max_length=200, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("uploaded by"),
+    )
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("roster import")
+        verbose_name_plural = _("roster imports")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.file_name

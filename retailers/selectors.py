@@ -7,18 +7,22 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.utils.translation import gettext as _
 
-from accounts.models import User
+from accounts.models import GradeEvaluation, User
 from retailers.models import (
     OrderingChannel,
     PaymentMethod,
+    RatingProposal,
+    RatingProposalLine,
+    RatingThreshold,
     Retailer,
     RetailerStatus,
     StarChange,
     StatusChange,
 )
 from territory.models import District, Route
-from territory.selectors import route_scope
+from territory.selectors import route_scope, visible_account_managers, visible_districts
 
 STARS = (5, 4, 3, 2, 1)
 UNRATED = "unrated"
@@ -191,3 +195,94 @@ def district_summary(*, user: User, district: District, as_of: dt.date) -> Distr
                 count=item["n"],
             )
     return DistrictSummary(district=district, as_of=as_of, rows=list(rows.values()), total=total)
+
+
+# --- Re-rating, grades (supervisor pages) ---------------------------------------------------
+
+MOVEMENTS = {"up": 1, "down": -1, "same": 0}
+
+
+def can_supervise(user: User) -> bool:
+    """Re-rating, overrides, grades and the roster import are pages for supervisors (and
+    administrators, who may look); account managers are refused (403)."""
+    return bool(
+        user.is_authenticated and user.is_active and (user.is_supervisor or user.is_administrator)
+    )
+
+
+def supervised_districts(user: User) -> QuerySet[District]:
+    """The districts whose stars, thresholds and roster ``user`` may decide: a supervisor's own.
+    Administrators look but do not decide."""
+    if not can_supervise(user) or not user.is_supervisor:
+        return District.objects.none()
+    return District.objects.filter(supervisor=user)
+
+
+def visible_proposals(user: User) -> QuerySet[RatingProposal]:
+    if not can_supervise(user):
+        return RatingProposal.objects.none()
+    return RatingProposal.objects.filter(district__in=visible_districts(user)).select_related(
+        "district", "decided_by", "proposed_by"
+    )
+
+
+def proposal_lines(
+    *, proposal: RatingProposal, movement: str = "", route: Route | None = None, search: str = ""
+) -> QuerySet[RatingProposalLine]:
+    """A proposal's lines as the review page filters them, retailer and route loaded."""
+    lines = RatingProposalLine.objects.filter(proposal=proposal).select_related(
+        "retailer", "retailer__route"
+    )
+    if movement in MOVEMENTS:
+        lines = lines.filter(movement=MOVEMENTS[movement])
+    if route is not None:
+        lines = lines.filter(retailer__route=route)
+    if search:
+        lines = lines.filter(
+            Q(retailer__name__icontains=search) | Q(retailer__licence_number__istartswith=search)
+        )
+    return lines.order_by("retailer__route__code", "retailer__stop_order", "retailer_id")
+
+
+def line_reason(line: RatingProposalLine, thresholds: dict[str, list[int]]) -> str:
+    """Why a retailer is proposed its star: the threshold it met, and the next one it missed."""
+    parts = []
+    if line.basis_star:
+        points, cartons = thresholds[str(line.basis_star)]
+        parts.append(
+            _("met %(star)s★ (points ≥ %(points)s, cartons ≥ %(cartons)s)")
+            % {"star": line.basis_star, "points": points, "cartons": cartons}
+        )
+    above = (line.basis_star or 1) + 1
+    if above <= 5:
+        points, cartons = thresholds[str(above)]
+        parts.append(
+            _("below %(star)s★ (points ≥ %(points)s, cartons ≥ %(cartons)s)")
+            % {"star": above, "points": points, "cartons": cartons}
+        )
+    return "; ".join(parts)
+
+
+def grade_evaluations(manager: User) -> QuerySet[GradeEvaluation]:
+    return GradeEvaluation.objects.filter(manager=manager).select_related("evaluated_by")
+
+
+def thresholds_by_district(district_ids: list[int]) -> dict[int, dict[int, tuple[int, int]]]:
+    """``{district id: {star: (min points, min cartons)}}`` in one query."""
+    found: dict[int, dict[int, tuple[int, int]]] = {}
+    for t in RatingThreshold.objects.filter(district_id__in=district_ids):
+        found.setdefault(t.district_id, {})[t.star] = (t.min_points, t.min_cartons)
+    return found
+
+
+def visible_evaluations(user: User) -> QuerySet[GradeEvaluation]:
+    """Grade evaluations: of the managers on a supervisor's routes, an account manager's own,
+    or all for an administrator."""
+    evaluations = GradeEvaluation.objects.select_related("manager", "evaluated_by")
+    if not user.is_authenticated or not user.is_active:
+        return evaluations.none()
+    if user.is_administrator:
+        return evaluations
+    if user.is_supervisor:
+        return evaluations.filter(manager__in=visible_account_managers(user))
+    return evaluations.filter(manager=user)

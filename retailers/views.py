@@ -51,6 +51,9 @@ def retailer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "retailer": retailer,
         "show_settlement": can_view_settlement_data(request.user),
         "panels": panels.render_panels("retailers:detail", request, retailer=retailer),
+        "can_override": selectors.supervised_districts(request.user)
+        .filter(pk=retailer.route.district_id)
+        .exists(),
     }
     return render(request, "retailers/detail.html", context)
 

@@ -49,3 +49,13 @@ def cycle_list() -> QuerySet[Cycle]:
 
 def cycle_for_day(day) -> Cycle | None:
     return Cycle.objects.filter(start_date__lte=day, end_date__gte=day).first()
+
+
+def visible_account_managers(user: User) -> QuerySet[User]:
+    """Account managers with a route the user may see: a supervisor's are those of their
+    districts' routes, an administrator's all of them, an account manager only themselves."""
+    managers = User.objects.filter(role="account_manager", is_superuser=False)
+    scope = route_scope(user)
+    if scope is None:
+        return managers
+    return managers.filter(pk__in=Route.objects.filter(scope).values("account_manager_id"))

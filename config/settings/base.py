@@ -291,6 +291,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "allocation.tasks.close_cycles",
         "schedule": crontab(hour=0, minute=30),
     },
+    # Quarterly star re-rating (DESIGN §2.6): propose from the quarter that just ended.
+    "allocation-propose-star-ratings": {
+        "task": "allocation.tasks.propose_star_ratings",
+        "schedule": crontab(day_of_month=1, month_of_year="1,4,7,10", hour=3, minute=0),
+    },
 }
 # Tests only: seconds a run waits after writing its lines and before committing them, so that
 # a test can kill the worker in the middle of a run.
@@ -313,6 +318,10 @@ SETTLEMENT_ORDER_DAY_REMINDER_HOUR = env_int("SETTLEMENT_ORDER_DAY_REMINDER_HOUR
 SETTLEMENT_DEBIT_CHUNK_SIZE = env_int("SETTLEMENT_DEBIT_CHUNK_SIZE", 200)
 SETTLEMENT_DEBIT_SUCCESS_GOAL = env_int("SETTLEMENT_DEBIT_SUCCESS_GOAL", 95)
 SETTLEMENT_IMPORT_MAX_BYTES = env_int("SETTLEMENT_IMPORT_MAX_BYTES", 2 * 1024 * 1024)
+
+# --- Retailer roster import (retailers app) -------------------------------------------------
+ROSTER_IMPORT_MAX_BYTES = env_int("ROSTER_IMPORT_MAX_BYTES", 5 * 1024 * 1024)
+ROSTER_IMPORT_MAX_ROWS = env_int("ROSTER_IMPORT_MAX_ROWS", 20_000)
 
 # --- Demo data ------------------------------------------------------------------------------
 # Seeders run by ``manage.py seed_demo`` in this order; each app adds its own (DESIGN §3).

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from accounts.tests.factories import AdminFactory, SupervisorFactory, UserFactory
 from retailers import selectors, services
-from retailers.models import Retailer, RetailerStatus
+from retailers.models import Retailer, RetailerStatus, StarChange
 from retailers.tests.factories import RetailerFactory
 from territory.selectors import visible_districts, visible_routes
 from territory.tests.factories import DistrictFactory, RouteFactory
@@ -97,18 +97,15 @@ def test_list_filters_combine(world):
 
 def test_unrated_filter(world):
     shop = world["shops"]["r2"][0]
-    services.retailer_change_star(
-        retailer=shop, star=None, effective_from=dt.date(2021, 1, 1), by=None
-    )
+    StarChange.objects.create(retailer=shop, star=None, effective_from=dt.date(2021, 1, 1))
+    services.retailers_apply_due_history()
     assert list(selectors.retailer_list(user=world["boss1"], star="unrated")) == [shop]
     assert selectors.retailer_list(user=world["boss1"], star=3).count() == 4
 
 
 def test_district_summary_follows_history(world):
     shop = world["shops"]["r1"][0]
-    services.retailer_change_star(
-        retailer=shop, star=5, effective_from=dt.date(2024, 1, 1), by=None
-    )
+    StarChange.objects.create(retailer=shop, star=5, effective_from=dt.date(2024, 1, 1))
     services.retailer_change_status(
         retailer=shop, status=RetailerStatus.CLOSED, effective_from=dt.date(2025, 6, 1), by=None
     )

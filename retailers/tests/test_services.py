@@ -3,18 +3,27 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from accounts.tests.factories import SupervisorFactory
 from config.errors import ApplicationError
 from retailers import services
 from retailers.models import RetailerStatus, StarChange, Violation
 from retailers.tests.factories import RetailerFactory
+from territory.tests.factories import DistrictFactory, RouteFactory
 
 pytestmark = pytest.mark.django_db
 
 
+def supervised_shop(star=3):
+    boss = SupervisorFactory()
+    return RetailerFactory(
+        star=star, route=RouteFactory(district=DistrictFactory(supervisor=boss))
+    ), boss
+
+
 def test_star_change_records_history_and_current_value():
-    shop = RetailerFactory(star=3)
+    shop, boss = supervised_shop()
     services.retailer_change_star(
-        retailer=shop, star=4, effective_from=dt.date(2023, 1, 1), by=None, reason="re-rating"
+        retailer=shop, star=4, effective_from=timezone.localdate(), by=boss, reason="re-rated"
     )
     shop.refresh_from_db()
     assert shop.star == 4
@@ -22,18 +31,23 @@ def test_star_change_records_history_and_current_value():
 
 
 def test_future_star_change_does_not_change_todays_star():
-    shop = RetailerFactory(star=3)
+    shop, boss = supervised_shop()
     tomorrow = timezone.localdate() + dt.timedelta(days=1)
-    services.retailer_change_star(retailer=shop, star=5, effective_from=tomorrow, by=None)
+    services.retailer_change_star(
+        retailer=shop, star=5, effective_from=tomorrow, by=boss, reason="from tomorrow"
+    )
     shop.refresh_from_db()
     assert shop.star == 3
+    services.retailers_apply_due_history(day=tomorrow)
+    shop.refresh_from_db()
+    assert shop.star == 5
 
 
 def test_bad_star_is_refused_and_nothing_changes():
-    shop = RetailerFactory(star=3)
+    shop, boss = supervised_shop()
     with pytest.raises(ApplicationError):
         services.retailer_change_star(
-            retailer=shop, star=6, effective_from=dt.date(2023, 1, 1), by=None
+            retailer=shop, star=6, effective_from=timezone.localdate(), by=boss, reason="x"
         )
     assert StarChange.objects.filter(retailer=shop).count() == 1
 
