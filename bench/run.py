@@ -18,7 +18,8 @@ Environment:
   A database holding a data set of another size is refused unless ``BENCH_REBUILD=1``, which
   drops and rebuilds it.
 - ``BENCH_REPEAT`` (3 full, 1 small), ``BENCH_HTTP_SECONDS`` (20 full, 3 small),
-  ``BENCH_CONNECTIONS`` (8), ``BENCH_WORKERS`` (gunicorn workers, 2 × cores + 1).
+  ``BENCH_CONNECTIONS`` (8), ``BENCH_WORKERS`` (gunicorn workers, 2 × cores + 1),
+  ``BENCH_PORT`` (gunicorn's port; default a free one).
 
 The HTTP figures run against gunicorn on a free loopback port (``config.settings.base``
 with ``DEBUG`` off, throttles opened wide), with ``wrk`` for the concurrent list requests.
@@ -644,7 +645,7 @@ class Bench:
 
     def start_server(self) -> None:
         with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
+            probe.bind(("127.0.0.1", int(os.environ.get("BENCH_PORT", 0))))
             self.port = probe.getsockname()[1]
         env = {
             **os.environ,

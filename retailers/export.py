@@ -94,7 +94,8 @@ def _kinds() -> dict[str, list[int]]:
 
 
 def _plain_rows(rows: Iterable[tuple]) -> Iterator[list]:
-    """Rows as the JSON list shows them: local ISO 8601 times, decimals as strings."""
+    """Rows as the JSON list shows them: local ISO 8601 times, decimals as fixed-point
+    strings (as DRF's ``DecimalField`` writes them: ``0.000000``, never ``0E-6``)."""
     kinds = _kinds()
     datetimes, dates, decimals = kinds["datetime"], kinds["date"], kinds["decimal"]
     zone = timezone.get_current_timezone()
@@ -111,7 +112,7 @@ def _plain_rows(rows: Iterable[tuple]) -> Iterator[list]:
         for index in decimals:
             value = values[index]
             if value is not None:
-                values[index] = str(value)
+                values[index] = format(value, "f")
         yield values
 
 
@@ -134,21 +135,46 @@ def _settlement(values: list) -> tuple[str | None, str | None]:
     return None, None
 
 
+#: The API object's keys in the serializer's order (``e_settlement`` after the payment method).
+RECORD_NAMES = [*NAMES[: _PAYMENT + 1], "e_settlement", *NAMES[_PAYMENT + 1 :]]
+
+
+def records(rows: Iterable[tuple]) -> Iterator[dict]:
+    """Each row (``paths()`` order) as the API's retailer object: the list's, the detail's
+    and the NDJSON line's, without a serializer or a model instance per row."""
+    names, payment, width, e_settlement = RECORD_NAMES, _PAYMENT, _WIDTH, _E_SETTLEMENT
+    for values in _plain_rows(rows):
+        record = dict(
+            zip(
+                names,
+                [
+                    *values[: payment + 1],
+                    values[payment] == e_settlement,
+                    *values[payment + 1 : width],
+                ],
+                strict=True,
+            )
+        )
+        bank, masked = _settlement(values)
+        record["settlement_account"] = (
+            {"bank_name": bank, "account_number_masked": masked} if bank else None
+        )
+        yield record
+
+
 def ndjson_chunks(rows: Iterable[tuple]) -> Iterator[bytes]:
     """One JSON object per line, ``"\\n"``-terminated, UTF-8."""
     encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    for batch in _batches(_plain_rows(rows)):
-        lines = []
-        for values in batch:
-            record = dict(zip(NAMES, values[:_WIDTH], strict=True))
-            record["e_settlement"] = values[_PAYMENT] == _E_SETTLEMENT
-            bank, masked = _settlement(values)
-            record["settlement_account"] = (
-                {"bank_name": bank, "account_number_masked": masked} if bank else None
-            )
-            lines.append(encode(record))
-        lines.append("")
-        yield "\n".join(lines).encode()
+    batch: list[str] = []
+    for record in records(rows):
+        batch.append(encode(record))
+        if len(batch) == ROWS_PER_CHUNK:
+            batch.append("")
+            yield "\n".join(batch).encode()
+            batch = []
+    if batch:
+        batch.append("")
+        yield "\n".join(batch).encode()
 
 
 HEADER = [*NAMES, "e_settlement", "settlement_bank", "settlement_account_number_masked"]
