@@ -10,6 +10,7 @@ from __future__ import annotations
 from operator import itemgetter
 from typing import Any
 
+from django.db import connection
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.urls import path
@@ -182,13 +183,17 @@ class RetailerExportApi(RetailerScopeMixin, GenericAPIView):
         if not filterset.is_valid():
             raise translate_validation(filterset.errors)
         queryset = in_page_order(filterset.qs, self)  # the list's order, end to end
-        columns = export.paths(with_settlement=with_settlement)
-        rows = queryset.values_list(*columns).iterator(chunk_size=FETCH_SIZE)
         export_format = filterset.form.cleaned_data.get("format") or "csv"
         if export_format == "ndjson":
+            columns = export.ndjson_paths(
+                with_settlement=with_settlement, as_text=connection.vendor == "postgresql"
+            )
+            rows = export.server_side_rows(queryset.values_list(*columns), chunk_size=FETCH_SIZE)
             chunks = export.ndjson_chunks(rows)
             content_type = "application/x-ndjson; charset=utf-8"
         else:
+            columns = export.paths(with_settlement=with_settlement)
+            rows = queryset.values_list(*columns).iterator(chunk_size=FETCH_SIZE)
             chunks = export.csv_chunks(rows)
             content_type = "text/csv; charset=utf-8"
         if request.method == "HEAD":
