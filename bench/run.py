@@ -958,7 +958,21 @@ def machine(bench: Bench) -> dict[str, object]:
 
 
 def command_line(config: Config) -> str:
-    return "make bench" if config.scale == FULL else "make bench BENCH_SCALE=small"
+    """The command, with the settings given in the environment (not the defaults)."""
+    settings = [
+        f"{name}={os.environ[name]}"
+        for name in (
+            "BENCH_DB",
+            "BENCH_REPEAT",
+            "BENCH_HTTP_SECONDS",
+            "BENCH_CONNECTIONS",
+            "BENCH_WORKERS",
+            "BENCH_RETAILERS",
+        )
+        if os.environ.get(name)
+    ]
+    command = "make bench" if config.scale == FULL else "make bench BENCH_SCALE=small"
+    return " ".join([*settings, command])
 
 
 def write_results(bench: Bench, started: dt.datetime) -> None:
