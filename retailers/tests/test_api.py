@@ -505,7 +505,8 @@ def test_detail_query_count(client, tokens, django_assert_num_queries):
 
 def test_export_query_count_is_fixed(client, tokens, django_assert_num_queries):
     get(client, tokens["supervisor"])
-    with django_assert_num_queries(3):  # token; the session's time zone, then the rows
+    # Token; on PostgreSQL the session's time zone for the query; the rows.
+    with django_assert_num_queries(3 if connection.vendor == "postgresql" else 2):
         export(client, tokens["supervisor"], format="ndjson")
     with django_assert_num_queries(2):  # token; the rows
         export(client, tokens["supervisor"], format="csv")
