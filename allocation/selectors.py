@@ -535,11 +535,20 @@ def published_awards(
     )
     if retailer_ids is not None:
         lines = lines.filter(retailer_id__in=list(retailer_ids))
-    awards: dict[int, list[tuple[Brand, int]]] = defaultdict(list)
-    for line in lines.select_related("run__supply__brand").order_by(
+    # Values, not lines with their run and supply: a model instance per brand, not four per
+    # line (the Today page of 80 retailers spent 25 ms here building them).
+    attnames = [field.attname for field in Brand._meta.concrete_fields]
+    rows = lines.order_by(
         "retailer_id", "run__supply__brand__price_class", "run__supply__brand__code"
-    ):
-        awards[line.retailer_id].append((line.run.supply.brand, line.award))
+    ).values_list("retailer_id", "award", *(f"run__supply__brand__{name}" for name in attnames))
+    awards: dict[int, list[tuple[Brand, int]]] = defaultdict(list)
+    brands: dict[int, Brand] = {}
+    pk = attnames.index(Brand._meta.pk.attname)
+    for retailer_id, award, *brand_values in rows:
+        brand = brands.get(brand_values[pk])
+        if brand is None:
+            brand = brands[brand_values[pk]] = Brand.from_db(lines.db, attnames, brand_values)
+        awards[retailer_id].append((brand, award))
     return dict(awards)
 
 

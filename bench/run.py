@@ -18,7 +18,8 @@ Environment:
   A database holding a data set of another size is refused unless ``BENCH_REBUILD=1``, which
   drops and rebuilds it.
 - ``BENCH_REPEAT`` (3 full, 1 small), ``BENCH_HTTP_SECONDS`` (20 full, 3 small),
-  ``BENCH_CONNECTIONS`` (8), ``BENCH_WORKERS`` (gunicorn workers, 2 × cores + 1).
+  ``BENCH_CONNECTIONS`` (8), ``BENCH_WORKERS`` (gunicorn workers, 2 × cores + 1),
+  ``BENCH_PORT`` (gunicorn's port; default a free one).
 
 The HTTP figures run against gunicorn on a free loopback port (``config.settings.base``
 with ``DEBUG`` off, throttles opened wide), with ``wrk`` for the concurrent list requests.
@@ -644,7 +645,7 @@ class Bench:
 
     def start_server(self) -> None:
         with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
+            probe.bind(("127.0.0.1", int(os.environ.get("BENCH_PORT", 0))))
             self.port = probe.getsockname()[1]
         env = {
             **os.environ,
@@ -957,7 +958,21 @@ def machine(bench: Bench) -> dict[str, object]:
 
 
 def command_line(config: Config) -> str:
-    return "make bench" if config.scale == FULL else "make bench BENCH_SCALE=small"
+    """The command, with the settings given in the environment (not the defaults)."""
+    settings = [
+        f"{name}={os.environ[name]}"
+        for name in (
+            "BENCH_DB",
+            "BENCH_REPEAT",
+            "BENCH_HTTP_SECONDS",
+            "BENCH_CONNECTIONS",
+            "BENCH_WORKERS",
+            "BENCH_RETAILERS",
+        )
+        if os.environ.get(name)
+    ]
+    command = "make bench" if config.scale == FULL else "make bench BENCH_SCALE=small"
+    return " ".join([*settings, command])
 
 
 def write_results(bench: Bench, started: dt.datetime) -> None:

@@ -188,8 +188,12 @@ class StarChange(models.Model):
         verbose_name_plural = _("star history")
         ordering = ["retailer_id", "-effective_from"]
         constraints = [
+            # ``star`` is carried in the index so that "the star as of a day" (one backward
+            # probe per retailer, ``selectors.retailers_as_of``) never reads the table.
             models.UniqueConstraint(
-                fields=["retailer", "effective_from"], name="star_change_once_per_day"
+                fields=["retailer", "effective_from"],
+                include=["star"],
+                name="star_change_once_per_day",
             ),
             models.CheckConstraint(
                 condition=models.Q(star__isnull=True) | models.Q(star__gte=1, star__lte=5),
@@ -228,8 +232,12 @@ class StatusChange(models.Model):
         verbose_name_plural = _("status history")
         ordering = ["retailer_id", "-effective_from"]
         constraints = [
+            # ``status`` is carried in the index so that "the status as of a day" (one backward
+            # probe per retailer, ``selectors.retailers_as_of``) never reads the table.
             models.UniqueConstraint(
-                fields=["retailer", "effective_from"], name="status_change_once_per_day"
+                fields=["retailer", "effective_from"],
+                include=["status"],
+                name="status_change_once_per_day",
             )
         ]
 

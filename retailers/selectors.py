@@ -44,6 +44,10 @@ def search_retailers(retailers: QuerySet[Retailer], text: str) -> QuerySet[Retai
     return retailers.filter(Q(name__icontains=text) | Q(licence_number__istartswith=text))
 
 
+#: What ``retailer_api_list`` annotates with the settlement account (bank, last digits).
+API_SETTLEMENT_ANNOTATIONS = ("settlement_bank", "settlement_last4")
+
+
 def retailer_api_list(*, user: User, with_settlement: bool) -> QuerySet[Retailer]:
     """Visible retailers of every status, with what the API shows loaded in the same query.
 
@@ -60,9 +64,12 @@ def retailer_api_list(*, user: User, with_settlement: bool) -> QuerySet[Retailer
         accounts = Retailer._meta.get_field("settlement_account").related_model.objects.filter(
             retailer=OuterRef("pk")
         )
+        bank, last4 = API_SETTLEMENT_ANNOTATIONS
         retailers = retailers.annotate(
-            settlement_bank=Subquery(accounts.values("bank_name")[:1]),
-            settlement_last4=Subquery(accounts.values("account_last4")[:1]),
+            **{
+                bank: Subquery(accounts.values("bank_name")[:1]),
+                last4: Subquery(accounts.values("account_last4")[:1]),
+            }
         )
     return retailers
 

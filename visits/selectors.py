@@ -133,6 +133,10 @@ class TodayRow:
         return getattr(self.entry, "visit", None)
 
     @property
+    def stars(self) -> str:
+        return "★" * (self.entry.retailer.star or 0)
+
+    @property
     def state(self) -> str:
         if self.visit is None:
             return "todo"

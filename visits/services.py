@@ -175,14 +175,65 @@ PLAN_INSERT = (
 )
 
 
+#: The same insert on PostgreSQL in one statement: the slots as arrays (``unnest``), and
+#: ``{conflict}`` left out when the cycle has no plan yet (see ``_insert_plan``).
+PLAN_INSERT_ARRAYS = (
+    "INSERT INTO {plan} (cycle_id, retailer_id, sequence, day, account_manager_id,"
+    " route_id, star, min_stay_minutes, source, created_at) "
+    "SELECT %s, r.id, slot.seq, slot.day, ro.account_manager_id, r.route_id, r.star,"
+    " slot.min_stay, %s, %s "
+    "FROM unnest(%s::bigint[], %s::integer[], %s::integer[], %s::date[], %s::integer[],"
+    " %s::integer[]) AS slot (route_id, star, seq, day, period, min_stay) "
+    "JOIN {route} ro ON ro.id = slot.route_id "
+    "JOIN {retailer} r ON r.route_id = slot.route_id AND COALESCE(r.star, 0) = slot.star "
+    "WHERE r.status = %s AND ro.account_manager_id IS NOT NULL"
+    " AND (r.id + %s) %% slot.period = 0 "
+    "ORDER BY r.id, slot.seq{conflict}"
+)
+#: Namespace of the plan's advisory lock (first key of ``pg_advisory_xact_lock(int, int)``).
+PLAN_LOCK = 7401
+
+
+def _plan_lock(cycle: Cycle) -> None:
+    """Serialise the writers that create a cycle's plan entries, until the transaction ends."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [PLAN_LOCK, cycle.pk])
+
+
 def _insert_plan(*, cycle: Cycle, slots: list[Slot], now: dt.datetime) -> int:
-    """One ``INSERT … SELECT`` per batch of slots: the database joins slots to retailers.
+    """Join the slots to the active retailers in the database, in bulk.
 
     ``ON CONFLICT DO NOTHING`` against the unique (retailer, cycle, sequence) and (retailer,
     day) constraints makes reruns and concurrent runs harmless and leaves moved entries alone.
+    On PostgreSQL one statement does it, and when the cycle has no entry yet (checked under the
+    plan's lock, which every writer of new entries takes) a plain insert: the speculative
+    insertion of ``ON CONFLICT`` costs about a third of the job at 500,000 retailers.
     """
     ops, quote = connection.ops, connection.ops.quote_name
     plan, retailer, route = VisitPlan._meta.db_table, Retailer._meta.db_table, Route._meta.db_table
+    common = [cycle.pk, PlanSource.GENERATED.value, ops.adapt_datetimefield_value(now)]
+    where = [RetailerStatus.ACTIVE.value, rules.week_number(cycle.start_date)]
+    if connection.vendor == "postgresql":
+        _plan_lock(cycle)
+        first = not VisitPlan.objects.filter(cycle=cycle).exists()
+        sql = PLAN_INSERT_ARRAYS.format(
+            plan=quote(plan),
+            retailer=quote(retailer),
+            route=quote(route),
+            conflict="" if first else " ON CONFLICT DO NOTHING",
+        )
+        columns = [
+            [slot.route_id for slot in slots],
+            [slot.star for slot in slots],
+            [slot.sequence for slot in slots],
+            [slot.day for slot in slots],
+            [slot.period_cycles for slot in slots],
+            [slot.min_stay_minutes for slot in slots],
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*common, *columns, *where])
+            return max(cursor.rowcount, 0)
     created = 0
     for start in range(0, len(slots), SLOTS_PER_STATEMENT):
         batch = slots[start : start + SLOTS_PER_STATEMENT]
@@ -201,15 +252,8 @@ def _insert_plan(*, cycle: Cycle, slots: list[Slot], now: dt.datetime) -> int:
         sql = PLAN_INSERT.format(
             values=values, plan=quote(plan), retailer=quote(retailer), route=quote(route)
         )
-        params += [
-            cycle.pk,
-            PlanSource.GENERATED.value,
-            ops.adapt_datetimefield_value(now),
-            RetailerStatus.ACTIVE.value,
-            rules.week_number(cycle.start_date),
-        ]
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(sql, [*params, *common, *where])
             created += max(cursor.rowcount, 0)
     return created
 
@@ -293,6 +337,7 @@ def visit_plan_add(*, retailer: Retailer, day: dt.date, by: User) -> VisitPlan:
     cycle = cycle_for_day(day)
     if cycle is None:
         raise _fail(_("No cycle covers %(day)s.") % {"day": day}, "day")
+    _plan_lock(cycle)  # the generator inserts without ON CONFLICT into an empty cycle
     if VisitPlan.objects.filter(retailer=retailer, day=day).exists():
         raise _fail(
             _("This retailer already has a visit planned on %(day)s.") % {"day": day}, "day"

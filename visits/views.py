@@ -42,6 +42,8 @@ from visits.models import ServicePolicy, Visit, VisitPlan
 from visits.programs import selectors as program_selectors
 
 PLAN_PAGE_SIZE = 50
+#: Stands for the retailer's id in the card link put together once per Today page.
+CARD_URL_MARK = 987654321
 SEARCH_LIMIT = 30
 
 
@@ -78,9 +80,15 @@ def today(request: HttpRequest) -> HttpResponse:
     day = form.cleaned_data["day"] or timezone.localdate()
     rows = selectors.today_rows(user=request.user, day=day)
     targets = current_targets(user=request.user, today=timezone.localdate())
+    # Each row links to its retailer's card: the link's two halves around the id, once.
+    card_url_start, card_url_end = reverse("visits:card", args=[CARD_URL_MARK]).split(
+        str(CARD_URL_MARK)
+    )
     context = {
         "form": form,
         "day": day,
+        "card_url_start": card_url_start,
+        "card_url_end": card_url_end,
         "is_today": day == timezone.localdate(),
         "previous_day": day - dt.timedelta(days=1),
         "next_day": day + dt.timedelta(days=1),

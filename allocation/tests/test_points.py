@@ -127,9 +127,9 @@ def test_one_aggregate_and_one_write_per_cycle():
     assert sum(s.startswith('INSERT INTO "allocation_pointsentry"') for s in sql) == 1
     assert not any("allocation_pointsentry" in s and s.startswith("UPDATE") for s in sql)
     assert sum("GROUP BY" in s for s in sql) == 1
-    # rule, cycle before, history?, later?, delete, aggregate, insert, drop, totals, upsert (2);
-    # on PostgreSQL also the lock and two SET LOCALs.
-    assert len(sql) == (14 if connection.vendor == "postgresql" else 11)
+    # rule, cycle before, history?, later?, delete, aggregate, insert, totals (from the
+    # aggregate), drop, upsert (2); on PostgreSQL also the lock and three settings.
+    assert len(sql) == (15 if connection.vendor == "postgresql" else 11)
     assert len(ledger(world.before)) == 20
 
 

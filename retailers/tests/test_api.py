@@ -13,6 +13,7 @@ from django.db import connection
 from django.utils import timezone
 
 from config.api.testing import api_token, bearer, error_of
+from retailers import export as export_module
 from retailers.models import PaymentMethod, Retailer
 from retailers.tests.factories import RetailerFactory
 from territory.models import District, Route
@@ -504,8 +505,11 @@ def test_detail_query_count(client, tokens, django_assert_num_queries):
 
 def test_export_query_count_is_fixed(client, tokens, django_assert_num_queries):
     get(client, tokens["supervisor"])
-    with django_assert_num_queries(2):
+    # Token; on PostgreSQL the session's time zone for the query; the rows.
+    with django_assert_num_queries(3 if connection.vendor == "postgresql" else 2):
         export(client, tokens["supervisor"], format="ndjson")
+    with django_assert_num_queries(2):  # token; the rows
+        export(client, tokens["supervisor"], format="csv")
 
 
 # --- bad input ------------------------------------------------------------------------------
@@ -586,3 +590,18 @@ def test_an_unmatched_accept_header_still_gets_json(client, tokens):
     )
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-10-09 18:15:31.9691+08", "2026-10-09T18:15:31.969100+08:00"),
+        ("2026-10-09 18:15:31+08", "2026-10-09T18:15:31+08:00"),
+        ("2026-10-09 18:15:31.123456-05:30", "2026-10-09T18:15:31.123456-05:30"),
+        ("1900-01-01 00:00:00+08:05:43", "1900-01-01T00:00:00+08:05:43"),
+    ],
+)
+def test_export_reads_postgresql_times_as_python_writes_them(text, expected):
+    assert export_module._iso_time(text) == expected
+    moment = dt.datetime.fromisoformat(expected)
+    assert moment.isoformat() == expected  # what the serializer writes for the same instant

@@ -176,9 +176,20 @@ def test_plan_for_one_district_leaves_others_alone(world):
 
 
 def test_plan_generation_is_one_statement_per_batch(world, django_assert_num_queries):
-    # Policies, routes, then one INSERT … SELECT (inside a savepoint pair).
-    with django_assert_num_queries(5):
+    # Policies, routes, the plan's lock, whether the cycle has entries, then one INSERT …
+    # SELECT (inside a savepoint pair).
+    with django_assert_num_queries(7):
         plan(world, world.c1)
+
+
+def test_plan_rerun_and_hand_added_entries_go_through_on_conflict(world):
+    created = plan(world, world.c1)
+    assert created > 0
+    entry = entries(world, world.c1).get(retailer=world.shops_r1[0], sequence=0)
+    entry.delete()
+    # The cycle has entries now: only the missing one is inserted, nothing collides.
+    assert plan(world, world.c1) == 1
+    assert VisitPlan.objects.filter(cycle=world.c1).count() == created
 
 
 def test_plan_move_refuses_bad_days_and_strangers(world):
