@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('retailers', '0001_initial'),
+        ('retailers', '0002_starchange_source_ratingproposal_ratingproposalline_and_more'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

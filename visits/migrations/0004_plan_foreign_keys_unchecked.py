@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('retailers', '0001_initial'),
         ('territory', '0001_initial'),
-        ('visits', '0002_default_policies'),
+        ('visits', '0003_training_and_programs'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
