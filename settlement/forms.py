@@ -141,6 +141,14 @@ class UploadForm(forms.Form):
         return upload
 
 
+class RevealForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why do you need the full number?"),
+        max_length=200,
+        required=False,
+    )
+
+
 class CycleForm(forms.Form):
     cycle = forms.ModelChoiceField(label=_("Cycle"), queryset=None, required=False)
     district = forms.ModelChoiceField(label=_("District"), queryset=None, required=False)

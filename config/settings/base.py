@@ -354,6 +354,7 @@ LOGGING = {
         # One logger per concern (config/logs.py); they reach the root handler.
         "audit.auth": {"level": "INFO"},
         "audit.authz": {"level": "INFO"},
+        "audit.changes": {"level": "INFO"},
         "jobs": {"level": "INFO"},
         "imports": {"level": "INFO"},
     },
