@@ -5,18 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 from celery import shared_task
-from django.db import OperationalError
 
 from allocation import selectors, services
-from config.jobs import ProjectTask
+from config.jobs import DB_RETRY, ProjectTask
 from territory.models import Cycle
 
-RETRY = {
-    "acks_late": True,
-    "autoretry_for": (OperationalError,),
-    "retry_backoff": True,
-    "max_retries": 5,
-}
+RETRY = {"acks_late": True, **DB_RETRY, "max_retries": 5}
 
 
 class RunTask(ProjectTask):
