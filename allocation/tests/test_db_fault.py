@@ -11,8 +11,9 @@ and the next use of it fails (``InterfaceError``). Both are retried with backoff
 
 from __future__ import annotations
 
+import psycopg2
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 
 from allocation import services, tasks
 from allocation.models import (
@@ -26,15 +27,35 @@ from allocation.models import (
 from tests.worker import wait_until
 
 
-def _waiting_backend() -> int | None:
-    """The pid of another backend of this database blocked on a lock (the worker's)."""
+def _params() -> dict:
+    db = connection.settings_dict
+    return {
+        "dbname": db["NAME"],
+        "user": db["USER"],
+        "host": db["HOST"] or "127.0.0.1",
+        "port": db["PORT"] or 5432,
+    }
+
+
+def _waiting_backend(holder) -> int | None:
+    """The pid of a backend of this database blocked on a lock (the worker's job)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
+            "AND pid NOT IN (pg_backend_pid(), %s) AND wait_event_type = 'Lock'",
+            [holder.info.backend_pid],
         )
         row = cursor.fetchone()
     return row[0] if row else None
+
+
+def _activity() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid, datname, state, wait_event_type, wait_event, left(query, 120) "
+            "FROM pg_stat_activity WHERE backend_type = 'client backend'"
+        )
+        return "\n".join(map(str, cursor.fetchall())) + "\n"
 
 
 @pytest.mark.postgres
@@ -49,13 +70,19 @@ def test_a_run_whose_connection_dies_mid_job_retries_and_completes_once(celery_w
     assert created
     assert run.status == RunStatus.COMPUTING
 
-    # Hold the run's row: the job's claim (a conditional UPDATE) waits on it, inside the
-    # database, where the test can cut its connection.
-    with transaction.atomic():
-        AllocationRun.objects.select_for_update().get(pk=run.pk)
+    # Hold the run's row from a connection of our own: the job's claim (a conditional UPDATE)
+    # waits on it, inside the database, where the test can cut the job's connection.
+    holder = psycopg2.connect(**_params())
+    try:
+        with holder.cursor() as cursor:
+            cursor.execute(
+                "SELECT id FROM allocation_allocationrun WHERE id = %s FOR UPDATE", [run.pk]
+            )
         tasks.compute_run.delay(run.pk)
-        pid = wait_until(_waiting_backend, timeout=60, message=celery_worker.log())
-        with connection.cursor() as cursor:
+        pid = wait_until(
+            lambda: _waiting_backend(holder), timeout=60, message=_activity() + celery_worker.log()
+        )
+        with holder.cursor() as cursor:
             cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
             assert cursor.fetchone()[0] is True
         wait_until(
@@ -63,6 +90,9 @@ def test_a_run_whose_connection_dies_mid_job_retries_and_completes_once(celery_w
             timeout=60,
             message=celery_worker.log(),
         )
+    finally:
+        holder.rollback()
+        holder.close()
     # The row is free again: the retry, on a new connection, completes the run.
     wait_until(
         lambda: AllocationRun.objects.get(pk=run.pk).status == RunStatus.DRAFT,
