@@ -107,3 +107,18 @@ def test_a_run_whose_connection_dies_mid_job_retries_and_completes_once(celery_w
     lines = AllocationLine.objects.filter(run=run)
     assert lines.count() > 0
     assert sum(lines.values_list("award", flat=True)) == run.allocated
+
+
+def test_every_task_retries_lost_connections_with_bounded_backoff():
+    """What makes the fault above survivable, for every task of the project."""
+    from django.db import InterfaceError, OperationalError
+
+    from config.celery import app
+
+    ours = [t for name, t in app.tasks.items() if not name.startswith(("celery.", "tests."))]
+    assert len(ours) >= 10
+    for task in ours:
+        assert {OperationalError, InterfaceError} <= set(task.autoretry_for), task.name
+        assert task.retry_backoff, task.name
+        assert task.retry_backoff_max <= 60, task.name
+        assert 0 < task.max_retries <= 10, task.name
