@@ -351,8 +351,17 @@ class BalancePushApi(APIView):
         return Response(BalancesResultSerializer(result).data)
 
 
+class TextField(serializers.CharField):
+    """Text only: a number or a boolean is refused, not turned into text (as documented)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class RevealInputSerializer(serializers.Serializer):
-    reason = serializers.CharField(
+    reason = TextField(
         max_length=200,
         required=False,
         allow_blank=True,

@@ -172,3 +172,13 @@ def test_the_number_is_in_no_export(client, demo, account):
         body = b"".join(response.streaming_content).decode()
         assert account.reference in body or account.account_last4 in body
         assert NUMBER not in body
+
+
+def test_the_api_refuses_a_reason_that_is_not_text(client, demo, account):
+    token = api_token(demo["supervisor"])
+    response = client.post(
+        api_url(account), {"reason": 0}, content_type="application/json", **bearer(token)
+    )
+    assert response.status_code == 400
+    assert NUMBER not in response.content.decode()
+    assert reveals() == 0
