@@ -141,18 +141,18 @@ def audit_page(*, user: User, filters: AuditFilters, page: Any, per_page: int = 
     entries, stars = _filtered(user, filters)
     text = CharField()
     # Same column names on both sides: either side may be empty, and Django then keeps the
-    # other one alone.
+    # other one alone (names no model field uses: StarChange has a ``source``).
     timeline = (
         entries.order_by()
-        .annotate(when=F("at"), source=Value("audit", output_field=text))
-        .values_list("when", "source", "id")
+        .annotate(audit_when=F("at"), audit_source=Value("audit", output_field=text))
+        .values_list("audit_when", "audit_source", "id")
         .union(
             stars.order_by()
-            .annotate(when=F("created_at"), source=Value("star", output_field=text))
-            .values_list("when", "source", "id"),
+            .annotate(audit_when=F("created_at"), audit_source=Value("star", output_field=text))
+            .values_list("audit_when", "audit_source", "id"),
             all=True,
         )
-        .order_by("-when", "-id")
+        .order_by("-audit_when", "-id")
     )
     current = Paginator(timeline, per_page).get_page(page)
     keys = list(current.object_list)
