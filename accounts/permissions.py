@@ -11,3 +11,10 @@ def can_view_settlement_data(user: Any) -> bool:
     if user is None or not user.is_authenticated or not user.is_active:
         return False
     return bool(user.is_supervisor or user.is_administrator)
+
+
+def can_reveal_account_number(user: Any) -> bool:
+    """Who may see a full bank account number, once per audited request (SECURITY.md):
+    supervisors (for their districts' accounts) and administrators. Everyone else sees only
+    the masked number, or nothing."""
+    return can_view_settlement_data(user)

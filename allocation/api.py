@@ -17,7 +17,7 @@ from rest_framework.generics import ListAPIView, RetrieveAPIView
 from allocation import selectors
 from allocation.explain import exact, explain, line_quota
 from allocation.filters import LineFilter, RunFilter
-from allocation.models import AllocationLine, AllocationRun
+from allocation.models import AllocationLine, AllocationRun, IneligibleReason
 
 
 class RunSerializer(serializers.ModelSerializer):
@@ -91,6 +91,10 @@ class LineSerializer(serializers.ModelSerializer):
     route = serializers.CharField(source="route.code")
     quota = serializers.SerializerMethodField()
     explanation = serializers.SerializerMethodField()
+    # Empty for an eligible line: documented as such (schemathesis, tests/test_api_live.py).
+    reason = serializers.ChoiceField(
+        choices=IneligibleReason.choices, allow_blank=True, read_only=True
+    )
 
     class Meta:
         model = AllocationLine

@@ -14,16 +14,7 @@ from accounts.models import User
 from allocation import selectors
 from allocation.explain import exact, explain, line_quota, reason_label
 from allocation.models import AllocationRun
-
-#: A cell starting with one of these is a formula to a spreadsheet (OWASP CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe(value):
-    """Text that a spreadsheet could run as a formula is prefixed with a quote; numbers pass."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+from config.spreadsheet import safe_row
 
 
 def header() -> list[str]:
@@ -98,9 +89,9 @@ def csv_response(*, user: User, run: AllocationRun) -> StreamingHttpResponse:
 
     def content() -> Iterable[str]:
         yield "\ufeff"  # so that spreadsheet programs read the Chinese names as UTF-8
-        yield writer.writerow([safe(v) for v in header()])
+        yield writer.writerow(safe_row(header()))
         for row in rows(user=user, run=run):
-            yield writer.writerow([safe(v) for v in row])
+            yield writer.writerow(safe_row(row))
 
     response = StreamingHttpResponse(content(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename(run, "csv")}"'
@@ -110,9 +101,9 @@ def csv_response(*, user: User, run: AllocationRun) -> StreamingHttpResponse:
 def xlsx_response(*, user: User, run: AllocationRun) -> HttpResponse:
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title=f"{run.supply.cycle.code} #{run.number}"[:31])
-    sheet.append([safe(v) for v in header()])
+    sheet.append(safe_row(header()))
     for row in rows(user=user, run=run):
-        sheet.append([safe(v) for v in row])
+        sheet.append(safe_row(row))
     buffer = BytesIO()
     book.save(buffer)
     response = HttpResponse(

@@ -43,7 +43,9 @@ from allocation.models import (
 )
 from allocation.rule import Line, allocate_columns
 from catalog.models import Brand
+from config import audit
 from config.errors import ApplicationError
+from config.models import AuditAction
 from retailers.models import Retailer
 from settlement.models import COUNTED_ORDER_STATUSES, Order, OrderChannel, OrderLine
 from territory.models import Branch, Cycle, CycleStatus
@@ -318,6 +320,23 @@ def _check_manager(user: User, branch: Branch) -> None:
         raise PermissionDenied(_("Only the branch's supervisors may do this."))
 
 
+def supply_snapshot(supply: ScarceSupply) -> dict:
+    """What the audit history keeps of a supply (before and after a change)."""
+    return {
+        "quantity": supply.quantity,
+        "unit": supply.unit,
+        "min_star": supply.min_star,
+        "minimum": supply.minimum,
+        "violation_cycles": supply.violation_cycles,
+        **{f"cap_star_{star}": getattr(supply, f"cap_star_{star}") for star in STARS},
+        "note": supply.note,
+    }
+
+
+def _supply_label(supply: ScarceSupply) -> str:
+    return f"{supply.cycle.code} {supply.brand.name}"
+
+
 def _apply_params(supply: ScarceSupply, params: SupplyParams) -> None:
     errors = _supply_errors(params)
     if errors:
@@ -369,6 +388,13 @@ def supply_create(
             _("There is already a supply of %(brand)s for cycle %(cycle)s.")
             % {"brand": brand.name, "cycle": cycle.code}
         ) from exc
+    audit.record(
+        actor=by,
+        action=AuditAction.SUPPLY_CREATED,
+        target=supply,
+        label=_supply_label(supply),
+        after=supply_snapshot(supply),
+    )
     return supply
 
 
@@ -381,10 +407,21 @@ def supply_update(
     _check_manager(by, supply.branch)
     supply = ScarceSupply.objects.select_for_update().get(pk=supply.pk)
     _check_cycle_open(supply.cycle)
+    before = supply_snapshot(supply)
     _apply_params(supply, params)
     if note is not None:
         supply.note = note
     supply.save()
+    changed_from, changed_to = audit.changes(before, supply_snapshot(supply))
+    if changed_to:
+        audit.record(
+            actor=by,
+            action=AuditAction.SUPPLY_CHANGED,
+            target=supply,
+            label=_supply_label(supply),
+            before=changed_from,
+            after=changed_to,
+        )
     return supply
 
 
@@ -821,12 +858,42 @@ def _supersede(run: AllocationRun, *, by_run: AllocationRun, by: User | None) ->
         status=RunStatus.SUPERSEDED, superseded_by=by_run
     )
     _event(run, RunEventKind.SUPERSEDED, by=by, note=_("by run #%(n)s") % {"n": by_run.number})
+    _audit_run(
+        run,
+        AuditAction.RUN_SUPERSEDED,
+        by=by,
+        before=run.status,
+        after=RunStatus.SUPERSEDED,
+        extra={"superseded_by": by_run.number},
+        reason=by_run.reason,
+    )
+
+
+def _audit_run(
+    run: AllocationRun,
+    action: str,
+    *,
+    by: User | None,
+    before: str,
+    after: str,
+    extra: dict | None = None,
+    reason: str = "",
+) -> None:
+    audit.record(
+        actor=by,
+        action=action,
+        target=run,
+        label=f"{_supply_label(run.supply)} #{run.number}",
+        before={"status": str(before)},
+        after={"status": str(after), **(extra or {})},
+        reason=reason,
+    )
 
 
 def _locked_run(run: AllocationRun, by: User) -> AllocationRun:
     run = (
         AllocationRun.objects.select_for_update(of=("self",))
-        .select_related("supply__branch")
+        .select_related("supply__branch", "supply__cycle", "supply__brand")
         .get(pk=run.pk)
     )
     _check_manager(by, run.supply.branch)
@@ -853,6 +920,7 @@ def allocation_run_approve(*, run: AllocationRun, by: User) -> AllocationRun:
     run.status, run.approved_by, run.approved_at = RunStatus.APPROVED, by, timezone.now()
     run.save(update_fields=["status", "approved_by", "approved_at"])
     _event(run, RunEventKind.APPROVED, by=by)
+    _audit_run(run, AuditAction.RUN_APPROVED, by=by, before=RunStatus.DRAFT, after=run.status)
     return run
 
 
@@ -871,4 +939,5 @@ def allocation_run_publish(*, run: AllocationRun, by: User) -> AllocationRun:
     run.status, run.published_by, run.published_at = RunStatus.PUBLISHED, by, timezone.now()
     run.save(update_fields=["status", "published_by", "published_at"])
     _event(run, RunEventKind.PUBLISHED, by=by)
+    _audit_run(run, AuditAction.RUN_PUBLISHED, by=by, before=RunStatus.APPROVED, after=run.status)
     return run

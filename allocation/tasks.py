@@ -5,21 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 from celery import shared_task
-from django.db import OperationalError
 from django.utils import timezone
 
 from allocation import selectors, services
 from allocation.rerating import rerating_propose
-from config.jobs import ProjectTask
+from config.jobs import DB_RETRY, ProjectTask
 from retailers.services import previous_quarter
 from territory.models import Cycle, District
 
-RETRY = {
-    "acks_late": True,
-    "autoretry_for": (OperationalError,),
-    "retry_backoff": True,
-    "max_retries": 5,
-}
+RETRY = {"acks_late": True, **DB_RETRY, "max_retries": 5}
 
 
 class RunTask(ProjectTask):

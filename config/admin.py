@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from config.models import DeadLetter, Heartbeat
+from config.models import AuditEntry, DeadLetter, Heartbeat
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -24,3 +24,16 @@ class DeadLetterAdmin(ReadOnlyAdmin):
 @admin.register(Heartbeat)
 class HeartbeatAdmin(ReadOnlyAdmin):
     list_display = ("name", "at", "hostname")
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    """The audit history is never edited, nor deleted here."""
+
+    list_display = ("at", "actor_name", "action", "target_label", "ip")
+    list_filter = ("action",)
+    search_fields = ("actor_name", "target_label", "target_id", "reason")
+    date_hierarchy = "at"
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -26,8 +26,24 @@ import redis
 from celery import Task, signals
 from celery.contrib.django.task import DjangoTask
 from celery.exceptions import Ignore
+from django.db import InterfaceError, OperationalError
 
 from config.logs import JOBS, log_event, redact
+
+#: Database errors a retry can cure: the server restarted or went away, a connection was
+#: terminated (``pg_terminate_backend``), a failover. ``InterfaceError`` is what the next use of
+#: a connection that died under a job raises. Every task retries on these, with exponential
+#: backoff (1, 2, 4 … seconds, jittered, at most ``RETRY_BACKOFF_MAX``), a bounded number of
+#: times (``tests/test_celery.py``; the fault test is ``allocation/tests/test_db_fault.py``).
+TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
+RETRY_BACKOFF_MAX = 60
+#: The retry options of a task that only touches the database.
+DB_RETRY = {
+    "autoretry_for": TRANSIENT_DB_ERRORS,
+    "retry_backoff": True,
+    "retry_backoff_max": RETRY_BACKOFF_MAX,
+    "retry_jitter": True,
+}
 
 logger = logging.getLogger(__name__)
 

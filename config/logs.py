@@ -4,6 +4,7 @@ Loggers (``settings.LOGGING``; SECURITY.md lists the events)::
 
     audit.auth   logins, failed logins, lockouts, logouts, API tokens
     audit.authz  refused (403) and not-found (404) answers to signed-in users
+    audit.changes  audited changes and reveals (``config.audit.record``; no values logged)
     jobs         Celery task start, success, failure, retry, dead letters, heartbeats
     imports      file imports: previewed, applied, rejected (call :func:`log_import`)
 

@@ -15,6 +15,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import empty
 
+from config.audit import client_ip_var
 from config.http import client_ip
 from config.logs import AUTHZ, log_event
 
@@ -33,7 +34,12 @@ class AuthzAuditMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
+        # Audit entries written while serving this request name its client address.
+        token = client_ip_var.set(client_ip(request))
+        try:
+            response = self.get_response(request)
+        finally:
+            client_ip_var.reset(token)
         if response.status_code in (403, 404):
             user = known_user(request)
             signed_in = user is not None and user.is_authenticated

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import OperationalError
 
 from config import services
+from config.jobs import DB_RETRY
 
 
 @shared_task(
     bind=True,
     acks_late=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
+    **DB_RETRY,
     max_retries=2,
     ignore_result=True,
 )

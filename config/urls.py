@@ -4,11 +4,12 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts.lockout import answer_when_locked
-from config import views
+from config import audit_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("health/", views.health, name="health"),
+    path("audit/", audit_views.audit_list, name="audit"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("accounts.urls")),
     path("retailers/", include("retailers.urls")),

@@ -18,6 +18,7 @@ from django.db import connections, models, transaction
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from config.spreadsheet import safe_text
 from retailers.models import PaymentMethod, Retailer
 
 #: (name, ORM path) of every exported column, in the order of the API's retailer fields.
@@ -56,7 +57,6 @@ MASK_PREFIX = "**** **** "
 TEXT_COLUMNS = frozenset(
     {"licence_number", "name", "owner_name", "phone", "address", "route_code", "district_code"}
 )
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 ROWS_PER_CHUNK = 1000
 NAMES = [name for name, _ in COLUMNS]
 _E_SETTLEMENT = PaymentMethod.E_SETTLEMENT.value
@@ -322,11 +322,6 @@ def ndjson_chunks(rows: Iterable[tuple]) -> Iterator[bytes]:
 HEADER = [*NAMES, "e_settlement", "settlement_bank", "settlement_account_number_masked"]
 
 
-def _safe(text: str) -> str:
-    """A leading ``'`` keeps a spreadsheet from running a cell as a formula."""
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
-
-
 def csv_chunks(rows: Iterable[tuple]) -> Iterator[bytes]:
     """A header, then one line per retailer (RFC 4180, CRLF); booleans ``true``/``false``,
     empty cells for nulls; free-text cells cannot start a formula."""
@@ -340,13 +335,13 @@ def csv_chunks(rows: Iterable[tuple]) -> Iterator[bytes]:
             bank, masked = _settlement(values)
             values[_WIDTH:] = [
                 values[_PAYMENT] == _E_SETTLEMENT,
-                "" if bank is None else _safe(bank),
+                "" if bank is None else safe_text(bank),
                 masked or "",
             ]
             for index in text:
                 value = values[index]
-                if value and value.startswith(FORMULA_STARTS):
-                    values[index] = "'" + value
+                if value:
+                    values[index] = safe_text(value)
             for index in (*booleans, _WIDTH):
                 values[index] = "true" if values[index] else "false"
         writer.writerows(batch)

@@ -1,13 +1,12 @@
 from celery import shared_task
-from django.db import OperationalError
 
+from config.jobs import DB_RETRY
 from retailers import services
 
 
 @shared_task(
     acks_late=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
+    **DB_RETRY,
     max_retries=5,
 )
 def apply_due_history() -> int:

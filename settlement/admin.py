@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from settlement import services
 from settlement.models import (
     BalanceReminder,
     CultivationTarget,
@@ -45,11 +46,8 @@ class SettlementAccountForm(forms.ModelForm):
         return cleaned
 
     def save(self, commit: bool = True):
-        number = self.cleaned_data.get("new_account_number")
-        if number:
-            self.instance.account_number = number
-            self.instance.account_last4 = number[-4:]
-        return super().save(commit=commit)
+        # The admin saves through the service (save_model), which sets the number.
+        return super().save(commit=False)
 
 
 @admin.register(SettlementAccount)
@@ -69,6 +67,12 @@ class SettlementAccountAdmin(admin.ModelAdmin):
     list_select_related = ("retailer",)
     raw_id_fields = ("retailer",)
     readonly_fields = ("masked_account_number", "updated_at")
+
+    def save_model(self, request, obj, form, change) -> None:
+        """Through the service, so that every change is in the audit history."""
+        services.settlement_account_save(
+            account=obj, by=request.user, new_number=form.cleaned_data.get("new_account_number")
+        )
 
     @admin.display(description=_("account number"))
     def masked_account_number(self, obj: SettlementAccount) -> str:

@@ -352,6 +352,57 @@ class BalancePushApi(APIView):
         return Response(BalancesResultSerializer(result).data)
 
 
+class TextField(serializers.CharField):
+    """Text only: a number or a boolean is refused, not turned into text (as documented)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class RevealInputSerializer(serializers.Serializer):
+    reason = TextField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        validators=[no_nul],
+        help_text=_("Why the full number is needed (kept in the audit history)."),
+    )
+
+
+class RevealSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    reference = serializers.CharField()
+    account_number = serializers.CharField(help_text=_("The full number: shown once, audited."))
+
+
+@extend_schema(
+    summary=_("Reveal a full account number (supervisors and administrators; audited)"),
+    request=RevealInputSerializer,
+    responses={200: RevealSerializer},
+)
+class AccountRevealApi(GenericAPIView):
+    """Every call is recorded in the audit history (who, when, which account, from where);
+    another district's account answers 404. The answer is never cached."""
+
+    permission_classes = [*DEFAULT, CanViewSettlementData]
+    serializer_class = RevealInputSerializer
+
+    def get_queryset(self):
+        return selectors.visible_accounts(self.request.user)
+
+    def post(self, request: Request, pk: int) -> Response:
+        account = self.get_object()
+        form = RevealInputSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        number = services.account_number_reveal(
+            account=account, by=request.user, reason=form.validated_data.get("reason", "")
+        )
+        body = {"id": account.pk, "reference": account.reference, "account_number": number}
+        return Response(body, headers={"Cache-Control": "no-store"})
+
+
 # --- Debits and reminders -------------------------------------------------------------------
 
 
@@ -426,6 +477,11 @@ urlpatterns = [
     path("orders/<int:pk>/", OrderDetailApi.as_view(), name="order-detail"),
     path("settlement-accounts/", AccountListApi.as_view(), name="settlement-account-list"),
     path("settlement-accounts/balances/", BalancePushApi.as_view(), name="balance-push"),
+    path(
+        "settlement-accounts/<int:pk>/reveal/",
+        AccountRevealApi.as_view(),
+        name="settlement-account-reveal",
+    ),
     path("debits/", DebitListApi.as_view(), name="debit-list"),
     path("balance-reminders/", ReminderListApi.as_view(), name="balance-reminder-list"),
 ]

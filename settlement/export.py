@@ -1,7 +1,7 @@
 """Tables of the analytics pages as CSV or Excel (openpyxl) downloads.
 
-Text cells can never run as formulas: in CSV they get the same leading ``'`` as the retailer
-export (``retailers.export``); in Excel they are written as text cells, never as formulas.
+Text cells can never run as formulas (``config.spreadsheet``, the rule of every export): they
+get a leading ``'`` when they start like a formula, and in Excel they are also typed as text.
 Numbers stay numbers (a negative change is ``-4.0``, not text).
 """
 
@@ -19,7 +19,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-from retailers.export import _safe as safe_text
+from config.spreadsheet import safe_cell
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _SHEET_TITLE = re.compile(r"[\[\]:*?/\\]")
@@ -37,11 +37,7 @@ class Sheet:
 
 
 def _csv_cell(value: Cell) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return safe_text(value)
-    return str(value)
+    return str(safe_cell(value))
 
 
 def csv_text(sheets: Sequence[Sheet]) -> str:
@@ -76,7 +72,7 @@ def xlsx_bytes(sheets: Sequence[Sheet]) -> bytes:
         worksheet = workbook.create_sheet(title=title)
 
         def cell(value: Cell, *, header: bool = False, ws=worksheet) -> WriteOnlyCell:
-            item = WriteOnlyCell(ws, value=value)
+            item = WriteOnlyCell(ws, value=safe_cell(value) if value is not None else None)
             if isinstance(value, str):
                 item.data_type = "s"  # text, even when it starts with "="
             if header:

@@ -8,9 +8,10 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from catalog.models import Brand
+from config.errors import ApplicationError
 from retailers.models import RetailerStatus
 from retailers.selectors import visible_retailers
-from settlement import analytics, services
+from settlement import analytics, imports, services
 from settlement.models import BrandGroup, CultivationTarget, OrderChannel, OrderStatus
 from settlement.services import MAX_CARTONS_PER_LINE
 from territory.models import Cycle, CycleStatus
@@ -138,7 +139,25 @@ class UploadForm(forms.Form):
                 _("The file is too large (%(size)s bytes; the limit is %(limit)s).")
                 % {"size": upload.size, "limit": limit}
             )
+        try:
+            imports.check_upload(
+                name=upload.name or "",
+                content_type=getattr(upload, "content_type", "") or "",
+                head=upload.read(8),
+            )
+        except ApplicationError as exc:
+            raise forms.ValidationError(exc.message) from exc
+        finally:
+            upload.seek(0)
         return upload
+
+
+class RevealForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why do you need the full number?"),
+        max_length=200,
+        required=False,
+    )
 
 
 class CycleForm(forms.Form):

@@ -20,6 +20,24 @@ from django.utils.translation import gettext as _
 from config.errors import ApplicationError
 
 MAX_ROWS = 100_000
+#: A longer line is refused (a row of these files is well under 200 characters); a single huge
+#: field is refused by the csv module itself, naming the line.
+MAX_ROW_CHARS = 4_000
+#: What an uploaded import may be called, and say it is (browsers send ``text/csv``,
+#: ``text/plain``, or with Excel installed ``application/vnd.ms-excel`` for a ``.csv``).
+EXTENSIONS = (".csv", ".txt")
+CONTENT_TYPES = frozenset(
+    {
+        "text/csv",
+        "text/plain",
+        "application/csv",
+        "text/comma-separated-values",
+        "application/vnd.ms-excel",
+    }
+)
+#: The first bytes of files that are not text whatever they are called: a zip (an .xlsx),
+#: an old Excel or Word file, a PDF, a gzip.
+BINARY_SIGNATURES = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0", b"%PDF", b"\x1f\x8b")
 
 
 @dataclass
@@ -37,17 +55,53 @@ class Parsed:
     errors: list[RowError] = field(default_factory=list)
 
 
+def not_text_message() -> str:
+    return _(
+        "The file is a spreadsheet or another binary file, not CSV text: save it as CSV UTF-8."
+    )
+
+
+def check_upload(*, name: str, content_type: str, head: bytes) -> None:
+    """Refuse an upload that is not a CSV text file by its name, its declared type or its
+    first bytes (an Excel workbook renamed ``.csv``, say). The content is checked again in
+    full by :func:`decode` and :func:`read_rows`; the declared type alone proves nothing."""
+    if not name.lower().endswith(EXTENSIONS):
+        raise ApplicationError(
+            _("Upload a .csv file (UTF-8 text); %(name)s is not one.") % {"name": name[-100:]}
+        )
+    declared = (content_type or "").split(";")[0].strip().lower()
+    if declared not in CONTENT_TYPES:
+        raise ApplicationError(
+            _("The file was sent as %(type)s; upload a CSV text file.") % {"type": declared or "—"}
+        )
+    if head.startswith(BINARY_SIGNATURES):
+        raise ApplicationError(not_text_message())
+
+
 def decode(data: bytes, *, max_bytes: int) -> str:
-    """The text of an uploaded file: UTF-8 (with or without a byte-order mark), size-checked."""
+    """The text of an uploaded file: UTF-8 (with or without a byte-order mark), size-checked,
+    without NUL characters (a binary file, or a trick to cut a field short somewhere)."""
     if len(data) > max_bytes:
         raise ApplicationError(
             _("The file is too large (%(size)s bytes; the limit is %(limit)s).")
             % {"size": len(data), "limit": max_bytes}
         )
+    if data.startswith(BINARY_SIGNATURES):
+        raise ApplicationError(not_text_message())
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ApplicationError(_("The file is not UTF-8 text.")) from exc
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ApplicationError(
+            _("The file is not UTF-8 text (row %(row)s).") % {"row": line}
+        ) from exc
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise ApplicationError(
+            _("Row %(row)s contains a NUL character: the file is not CSV text.")
+            % {"row": text.count("\n", 0, nul) + 1}
+        )
+    return text
 
 
 def read_rows(text: str, *, columns: tuple[str, ...], required: tuple[str, ...]) -> Parsed:
@@ -74,6 +128,14 @@ def read_rows(text: str, *, columns: tuple[str, ...], required: tuple[str, ...])
                 continue
             if len(parsed.rows) >= MAX_ROWS:
                 raise ApplicationError(_("The file has more than %(n)s rows.") % {"n": MAX_ROWS})
+            if sum(len(v) for v in values) > MAX_ROW_CHARS:
+                parsed.errors.append(
+                    RowError(
+                        number,
+                        _("the row is longer than %(n)s characters.") % {"n": MAX_ROW_CHARS},
+                    )
+                )
+                continue
             if len(values) != len(header):
                 parsed.errors.append(
                     RowError(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
 from django.db.models import (
     Count,
@@ -33,9 +34,12 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from accounts.permissions import can_reveal_account_number
 from catalog.models import Brand
+from config import audit
 from config.errors import ApplicationError
 from config.logs import log_import
+from config.models import AuditAction
 from retailers.models import PaymentMethod, Retailer, RetailerStatus
 from retailers.selectors import visible_retailers
 from settlement import imports
@@ -585,6 +589,17 @@ def _apply_balances(check: BalanceCheck, *, field: str = "file") -> BalanceUpdat
     return BalanceUpdate(updated=len(changed), stale=len(check.changes) - len(changed))
 
 
+def _audit_balances(result: BalanceUpdate, *, by: User | None, source: str, target=None) -> None:
+    """One audit entry per balance import (not one per account): how many changed."""
+    audit.record(
+        actor=by,
+        action=AuditAction.BALANCES_IMPORTED,
+        target=target,
+        label=source[:200],
+        after={"updated": result.updated, "stale": result.stale},
+    )
+
+
 @transaction.atomic
 def balances_update(
     *, entries: Sequence[BalanceEntry], by: User | None = None, field: str = "balances"
@@ -593,9 +608,11 @@ def balances_update(
 
     Errors name the entry as "Row N", N counting from 1, under ``field``.
     """
-    return _apply_balances(
+    result = _apply_balances(
         balance_entries_check(list(enumerate(entries, start=1)), by=by), field=field
     )
+    _audit_balances(result, by=by, source=_("Balances pushed through the API"))
+    return result
 
 
 @transaction.atomic
@@ -603,6 +620,7 @@ def balance_file_apply(*, text: str) -> BalanceUpdate:
     """Apply a bank balance file at once (the command): all or nothing."""
     result = _apply_balances(balance_file_check(text=text))
     log_import(kind="balances", outcome="applied", rows=result.updated + result.stale)
+    _audit_balances(result, by=None, source=_("Balance file applied by a command"))
     return result
 
 
@@ -623,7 +641,100 @@ def balance_import_apply(*, batch: ImportBatch, by: User | None = None) -> Balan
         summary=_("%(updated)s balances updated, %(stale)s older ones ignored.")
         % {"updated": result.updated, "stale": result.stale},
     )
+    _audit_balances(result, by=by, source=batch.file_name, target=batch)
     return result
+
+
+# --- Settlement accounts ----------------------------------------------------------------------
+
+
+def account_snapshot(account: SettlementAccount) -> dict:
+    """What the audit history keeps of an account: never the number, only its last digits."""
+    return {
+        "retailer": account.retailer_id,
+        "reference": account.reference,
+        "bank_name": account.bank_name,
+        "account_holder": account.account_holder,
+        "account_last4": account.account_last4,
+        "status": account.status,
+        "balance": account.balance,
+        "balance_as_of": account.balance_as_of,
+        "opened_on": account.opened_on,
+    }
+
+
+def _account_district(account: SettlementAccount) -> int | None:
+    return (
+        Retailer.objects.filter(pk=account.retailer_id)
+        .values_list("route__district_id", flat=True)
+        .first()
+    )
+
+
+@transaction.atomic
+def settlement_account_save(
+    *, account: SettlementAccount, by: User, new_number: str = "", reason: str = ""
+) -> SettlementAccount:
+    """Create or change an account (the admin's form), with its audit entry.
+
+    A new number replaces the encrypted one and its last four digits; the history records
+    only that the number changed (and the new last digits), never the number itself.
+    """
+    before = None
+    if account.pk is not None:
+        stored = SettlementAccount.objects.select_for_update().filter(pk=account.pk).first()
+        before = account_snapshot(stored) if stored else None
+    if new_number:
+        account.account_number, account.account_last4 = new_number, new_number[-4:]
+    account.full_clean()
+    account.save()
+    after = account_snapshot(account)
+    if before is None:
+        audit.record(
+            actor=by,
+            action=AuditAction.ACCOUNT_CREATED,
+            target=account,
+            after=after,
+            district_id=_account_district(account),
+            reason=reason,
+        )
+        return account
+    changed_from, changed_to = audit.changes(before, after)
+    if new_number:
+        changed_to["account_number_changed"] = True
+    if changed_to:
+        audit.record(
+            actor=by,
+            action=AuditAction.ACCOUNT_CHANGED,
+            target=account,
+            before=changed_from,
+            after=changed_to,
+            district_id=_account_district(account),
+            reason=reason,
+        )
+    return account
+
+
+@transaction.atomic
+def account_number_reveal(*, account: SettlementAccount, by: User, reason: str = "") -> str:
+    """The full account number, for a supervisor or administrator who asks for it (SECURITY.md).
+
+    The caller has looked the account up in ``selectors.visible_accounts(by)`` (another
+    district's account is a 404 before this). Every reveal is audited: who, when, which
+    account, from which address, and why; the log line names the account, never the number.
+    """
+    if not can_reveal_account_number(by):
+        raise PermissionDenied(_("Your role may not see account numbers."))
+    number = SettlementAccount.objects.values_list("account_number", flat=True).get(pk=account.pk)
+    audit.record(
+        actor=by,
+        action=AuditAction.ACCOUNT_REVEALED,
+        target=account,
+        label=f"{account.reference} ({account.masked_account_number})",
+        district_id=_account_district(account),
+        reason=reason.strip(),
+    )
+    return number
 
 
 # --- Debits ---------------------------------------------------------------------------------

@@ -5,20 +5,19 @@ from __future__ import annotations
 import datetime as dt
 
 from celery import shared_task
-from django.db import OperationalError
 from django.utils import timezone
 
+from config.jobs import DB_RETRY, TRANSIENT_DB_ERRORS
 from settlement import services
 from settlement.bank import BankUnavailable
 
-RETRIED = {
-    "acks_late": True,
-    "autoretry_for": (OperationalError,),
-    "retry_backoff": True,
-    "max_retries": 5,
-}
+RETRIED = {"acks_late": True, **DB_RETRY, "max_retries": 5}
 #: A debit also retries when the bank did not answer: the attempt keeps its key.
-BANK_RETRIED = {**RETRIED, "autoretry_for": (OperationalError, BankUnavailable), "max_retries": 8}
+BANK_RETRIED = {
+    **RETRIED,
+    "autoretry_for": (*TRANSIENT_DB_ERRORS, BankUnavailable),
+    "max_retries": 8,
+}
 
 
 @shared_task(**RETRIED)

@@ -16,6 +16,7 @@ urlpatterns = [
         views.balance_import_apply,
         name="balance-import-apply",
     ),
+    path("accounts/<int:pk>/reveal/", views.account_reveal, name="account-reveal"),
     path("reminders/", views.reminder_list, name="reminder-list"),
     path("reminders/<int:pk>/helped/", views.reminder_helped, name="reminder-helped"),
     path("dashboard/", views.dashboard, name="dashboard"),

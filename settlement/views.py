@@ -11,13 +11,14 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.permissions import can_view_settlement_data
+from accounts.permissions import can_reveal_account_number, can_view_settlement_data
 from config.errors import ApplicationError
 from settlement import selectors, services, tasks
 from settlement.forms import (
@@ -26,6 +27,7 @@ from settlement.forms import (
     OrderFilterForm,
     OrderForm,
     OrderLineFormSet,
+    RevealForm,
     UploadForm,
 )
 from settlement.models import ImportBatch, ImportKind, Order
@@ -228,6 +230,35 @@ def balance_import_apply(request: HttpRequest, pk: int) -> HttpResponse:
         % {"updated": result.updated, "stale": result.stale},
     )
     return redirect("settlement:dashboard")
+
+
+# --- Settlement accounts ----------------------------------------------------------------------
+
+
+@never_cache
+@require_POST
+@login_required
+def account_reveal(request: HttpRequest, pk: int) -> HttpResponse:
+    """Show one account's full number once, to whoever may (audited; SECURITY.md).
+
+    POST only, so that neither a link, a prefetch nor the browser's history shows it again;
+    the answer is never cached. Another district's account is a 404, a role without the
+    right a 403.
+    """
+    if not can_reveal_account_number(request.user):
+        raise PermissionDenied
+    account = get_object_or_404(
+        selectors.visible_accounts(request.user).select_related("retailer"), pk=pk
+    )
+    form = RevealForm(request.POST)
+    if not form.is_valid():
+        context = {"account": account, "form": form}
+        return render(request, "settlement/account_reveal.html", context, status=400)
+    number = services.account_number_reveal(
+        account=account, by=request.user, reason=form.cleaned_data["reason"]
+    )
+    context = {"account": account, "number": number, "form": form}
+    return render(request, "settlement/account_reveal.html", context)
 
 
 # --- Reminders, dashboard, rebates ----------------------------------------------------------

@@ -17,7 +17,9 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from catalog.models import Brand
+from config import audit
 from config.errors import ApplicationError
+from config.models import AuditAction
 from retailers.models import Retailer, RetailerStatus
 from territory.models import Cycle, Route
 from territory.selectors import cycle_for_day
@@ -103,6 +105,15 @@ def service_policy_update(
     policy.save()
     ServicePolicyChange.objects.create(
         policy=policy, changed_by=by, before=before, after=policy.snapshot()
+    )
+    changed_from, changed_to = audit.changes(before, policy.snapshot())
+    audit.record(
+        actor=by,
+        action=AuditAction.POLICY_CHANGED,
+        target=policy,
+        label=str(policy.get_star_display()),
+        before=changed_from,
+        after=changed_to,
     )
     return policy
 

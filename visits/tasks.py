@@ -3,9 +3,9 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from django.db import OperationalError
 from django.utils import timezone
 
+from config.jobs import DB_RETRY
 from territory.models import Cycle
 from territory.selectors import cycle_for_day
 from visits import services
@@ -15,8 +15,7 @@ logger = logging.getLogger(__name__)
 
 @shared_task(
     acks_late=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
+    **DB_RETRY,
     max_retries=5,
 )
 def plan_visits(cycle_id: int | None = None, district_ids: list[int] | None = None) -> int:

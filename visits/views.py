@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.permissions import can_view_settlement_data
 from config.errors import ApplicationError
+from config.spreadsheet import safe_cell
 from retailers import selectors as retailer_selectors
 from retailers.models import Retailer
 from settlement.analytics import current_targets
@@ -399,14 +400,6 @@ def compliance(request: HttpRequest) -> HttpResponse:
     return render(request, "visits/compliance.html", context, status=200 if report else 400)
 
 
-def csv_cell(value) -> str:
-    """A CSV cell a spreadsheet will not run as a formula (CWE-1236)."""
-    text = "" if value is None else str(value)
-    if text and text[0] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
 @require_GET
 @login_required
 def compliance_csv(request: HttpRequest, part: str) -> HttpResponse:
@@ -444,7 +437,7 @@ def compliance_csv(request: HttpRequest, part: str) -> HttpResponse:
         for group, rows in groups:
             for row in rows:
                 writer.writerow(
-                    csv_cell(v)
+                    safe_cell(v)
                     for v in (
                         group,
                         row.label,
@@ -476,7 +469,7 @@ def compliance_csv(request: HttpRequest, part: str) -> HttpResponse:
             retailer = item.retailer
             last = timezone.localtime(item.last_visit_at) if item.last_visit_at else None
             writer.writerow(
-                csv_cell(v)
+                safe_cell(v)
                 for v in (
                     retailer.licence_number,
                     retailer.name,

@@ -81,7 +81,7 @@ def test_managers_go_to_their_awards_and_never_see_supplies_or_runs(client, worl
         reverse("allocation:run-export", args=[run.pk, "csv"]),
     ):
         assert client.get(url).status_code == 404
-    assert client.post(reverse("allocation:run-approve", args=[run.pk])).status_code == 404
+    assert client.post(reverse("allocation:run-approve", args=[run.pk])).status_code == 403
     run.refresh_from_db()
     assert run.status == RunStatus.DRAFT
 
@@ -323,7 +323,7 @@ def test_points_page_and_recompute(client, world, django_capture_on_commit_callb
     assert [e.points for e in response.context["page"]] == [50, 30, 15, 5]
     assert not response.context["can_compute"]
     assert (
-        client.post(reverse("allocation:points-compute", args=[world.before.pk])).status_code == 404
+        client.post(reverse("allocation:points-compute", args=[world.before.pk])).status_code == 403
     )
     client.force_login(world.supervisor)
     before = PointsComputation.objects.get(cycle=world.before).computed_at

@@ -18,7 +18,7 @@ urlpatterns = [
     path("", include("settlement.api")),
     path("", include("allocation.api")),
     path("", include("visits.api")),
-    # Last: any other path under /api/v1/ is a JSON 404 (paths without the final slash are
-    # first redirected to it by APPEND_SLASH).
-    re_path(r"^.*/$", not_found),
+    # Last: any other path under /api/v1/, newlines included, is a JSON 404 (paths without
+    # the final slash are first redirected to it by APPEND_SLASH).
+    re_path(r"^[\s\S]*/$", not_found),
 ]

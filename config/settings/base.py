@@ -216,6 +216,7 @@ SPECTACULAR_SETTINGS = {
         "RetailerStatusEnum": "retailers.models.RetailerStatus",
         "CycleStatusEnum": "territory.models.CycleStatus",
         "WeekdayEnum": "territory.models.Weekday",
+        "GradeEnum": "accounts.models.Grade",
     },
 }
 
@@ -368,6 +369,7 @@ LOGGING = {
         # One logger per concern (config/logs.py); they reach the root handler.
         "audit.auth": {"level": "INFO"},
         "audit.authz": {"level": "INFO"},
+        "audit.changes": {"level": "INFO"},
         "jobs": {"level": "INFO"},
         "imports": {"level": "INFO"},
     },

@@ -412,7 +412,7 @@ def test_a_balance_file_with_bad_rows_is_rejected_whole_with_row_numbers(world):
             "The header must name the columns reference,balance,as_of; it names reference,balance.",
         ),
         (b"reference,balance,as_of\n", "The file has a header but no rows."),
-        (b"\xff\xfe\x00r", "The file is not UTF-8 text."),
+        (b"\xff\xfe\x00r", "The file is not UTF-8 text (row 1)."),
         (b"x" * 3000, "The file is too large (3000 bytes; the limit is 2048)."),
     ],
 )
