@@ -174,7 +174,7 @@ TABLE: dict[str, Rule] = {
     "visits:program-enrol":            Rule("action", SUP),
     "visits:program-overview":         Rule("page"),
     "visits:program-criteria":         Rule("page", SUP),
-    "visits:program-criterion-edit":   Rule("object", SUP, obj="criterion"),
+    "visits:program-criterion-edit":   Rule("action", SUP, obj="criterion"),
     "visits:program-withdraw":         Rule("action", SUP, obj="membership"),
     # --- API --------------------------------------------------------------------------------
     "api:schema":                      Rule("public"),

@@ -357,8 +357,13 @@ def visit_review(request: HttpRequest, pk: int) -> HttpResponse:
         visit = visible_visit(user=request.user, pk=pk)
     except Visit.DoesNotExist as exc:
         raise Http404 from exc
-    if not (visit.is_open and visit.account_manager_id == request.user.pk):
+    if visit.account_manager_id != request.user.pk:
         raise PermissionDenied
+    if not visit.is_open:
+        messages.error(
+            request, _("This visit is checked out: criteria are reviewed during a visit.")
+        )
+        return redirect("visits:visit", visit.pk)
     reviews = selectors.visit_review_forms(visit=visit)
     form = ReviewForm(
         request.POST, criteria_ids=[c.pk for review in reviews for c in review.criteria]

@@ -325,6 +325,17 @@ def test_a_review_with_bad_input_is_a_400_and_saves_nothing(demo, as_user, membe
     assert not ProgramReview.objects.filter(visit=visit).exists()
 
 
+def test_a_checked_out_visit_takes_no_review(demo, as_user, member_visit):
+    membership, visit = member_visit
+    visit_services.visit_check_out(visit=visit, by=demo["manager"])
+    client = as_user(demo["manager"])
+    url = reverse("visits:visit-review", args=[visit.pk])
+    response = client.post(url, {"membership": membership.pk, "criteria": []}, follow=True)
+    assert response.redirect_chain == [(reverse("visits:visit", args=[visit.pk]), 302)]
+    assert "checked out" in response.content.decode() or "已签退" in response.content.decode()
+    assert not ProgramReview.objects.filter(visit=visit).exists()
+
+
 def test_others_cannot_review_on_someone_elses_visit(demo, as_user, member_visit):
     membership, visit = member_visit
     url = reverse("visits:visit-review", args=[visit.pk])
