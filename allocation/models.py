@@ -128,7 +128,8 @@ class PointsEntry(models.Model):
     # keys are indexed by the composite indexes, not on their own, and are
     # not checked by the database row by row at commit (the only writer takes the retailers
     # from counted orders and the cycle from the cycle table); deleting a retailer or a cycle
-    # still goes through Django's on_delete.
+    # still goes through Django's on_delete. On PostgreSQL the table is partitioned by cycle
+    # (migration 0002): the job builds a cycle's partition whole and attaches it.
     retailer = models.ForeignKey(
         Retailer,
         on_delete=models.CASCADE,

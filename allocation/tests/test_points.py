@@ -3,13 +3,13 @@
 import datetime as dt
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from allocation import selectors, services
 from allocation.models import PointsComputation, PointsEntry, PointsRule
 from allocation.tests.factories import BrandFactory, make_world, order
-from settlement.models import OrderStatus
+from settlement.models import OrderChannel, OrderStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -124,13 +124,107 @@ def test_one_aggregate_and_one_write_per_cycle():
     with CaptureQueriesContext(connection) as queries:
         services.points_compute(cycle=world.before)
     sql = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
-    assert sum(s.startswith('INSERT INTO "allocation_pointsentry"') for s in sql) == 1
     assert not any("allocation_pointsentry" in s and s.startswith("UPDATE") for s in sql)
     assert sum("GROUP BY" in s for s in sql) == 1
-    # rule, cycle before, history?, later?, delete, aggregate, insert, totals (from the
-    # aggregate), drop, upsert (2); on PostgreSQL also the lock and three settings.
-    assert len(sql) == (15 if connection.vendor == "postgresql" else 11)
+    if connection.vendor == "postgresql":
+        # The aggregate writes the cycle's partition itself (CREATE TABLE … AS), no INSERT.
+        partition = f'"allocation_pointsentry_c{world.before.pk}"'
+        assert next(s for s in sql if "GROUP BY" in s).startswith(f"CREATE TABLE {partition} AS")
+        assert not any(s.startswith('INSERT INTO "allocation_pointsentry') for s in sql)
+        # lock, three settings, rule, cycle before, history?, later?, partitioned?, partition
+        # already there?, delete (default partition), aggregate, check constraints, alter,
+        # index, attach, totals, upsert (2).
+        assert len(sql) == 19
+    else:
+        assert sum(s.startswith('INSERT INTO "allocation_pointsentry"') for s in sql) == 1
+        # rule, cycle before, history?, later?, delete, aggregate, insert, totals (from the
+        # aggregate), drop, upsert (2).
+        assert len(sql) == 11
     assert len(ledger(world.before)) == 20
+
+
+def partitions(*cycles):
+    """The ledger's default partition and those of ``cycles`` on PostgreSQL (other tests'
+    cycles may have theirs): {name: number of indexes}."""
+    names = ["allocation_pointsentry_default"]
+    names += [f"allocation_pointsentry_c{cycle.pk}" for cycle in cycles]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, (SELECT count(*) FROM pg_index i WHERE i.indrelid = c.oid)"
+            " FROM pg_inherits h JOIN pg_class c ON c.oid = h.inhrelid"
+            " WHERE h.inhparent = 'allocation_pointsentry'::regclass AND c.relname = ANY(%s)",
+            [names],
+        )
+        return dict(cursor.fetchall())
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="partitions are PostgreSQL's")
+def test_each_computed_cycle_is_a_partition_with_the_ledgers_indexes():
+    world = make_world()
+    shop = world.retailer()
+    order(shop, world.before, (world.class1, 2))
+    # An entry written row by row (the admin, a test) lands in the default partition …
+    PointsEntry.objects.create(
+        retailer=world.retailer(),
+        cycle=world.before,
+        cycle_start=world.before.start_date,
+        cartons=1,
+        points=1,
+        running_total=1,
+    )
+    services.points_compute(cycle=world.before)
+    name = f"allocation_pointsentry_c{world.before.pk}"
+    # … and the computation replaces it; the partition holds exactly the ledger's two
+    # indexes, i.e. ATTACH adopted the ones built with the rows and built none of its own.
+    assert partitions(world.before) == {"allocation_pointsentry_default": 2, name: 2}
+    assert ledger(world.before) == {shop.pk: (2, 10, 10)}
+    # Recomputing replaces the partition, not adds to it; the constraints still hold.
+    services.points_compute(cycle=world.before)
+    assert partitions(world.before) == {"allocation_pointsentry_default": 2, name: 2}
+    assert ledger(world.before) == {shop.pk: (2, 10, 10)}
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PointsEntry.objects.create(
+            retailer=shop,
+            cycle=world.before,
+            cycle_start=world.before.start_date,
+            cartons=1,
+            points=-1,
+            running_total=1,
+        )
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="partitions are PostgreSQL's")
+def test_the_partitioned_ledger_equals_the_one_table_ledger(monkeypatch):
+    world = make_world()
+    earlier = selectors.previous_cycle(selectors.previous_cycle(world.before))
+    middle = selectors.previous_cycle(world.before)
+    shops = [world.retailer() for _ in range(6)]
+    for i, shop in enumerate(shops):
+        for cycle in (earlier, middle, world.before, world.cycle)[i % 3 :]:
+            order(
+                shop,
+                cycle,
+                (world.class1, i + 1),
+                channel=OrderChannel.ONLINE if i % 2 else OrderChannel.PHONE,
+            )
+    cycles = (earlier, middle, world.before, world.cycle)
+
+    def compute_all():
+        for cycle in cycles:
+            services.points_compute(cycle=cycle)
+        # And a recomputation of an earlier cycle, which corrects the later running totals.
+        order(shops[0], middle, (world.class1, 3))
+        services.points_compute(cycle=middle)
+        return {cycle.pk: ledger(cycle) for cycle in cycles}
+
+    with transaction.atomic():
+        partitioned = compute_all()
+        transaction.set_rollback(True)
+    assert len(partitions(*cycles)) == 1  # rolled back: only the default partition
+    monkeypatch.setattr(services, "_ledger_is_partitioned", lambda: False)
+    assert compute_all() == partitioned
+    assert partitions(*cycles) == {"allocation_pointsentry_default": 2}
+    assert all(partitioned.values())
 
 
 def test_ended_cycles_job_computes_each_once():
