@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import io
 import json
 import logging
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import islice, repeat
 from operator import itemgetter
 
 from django.conf import settings
@@ -728,8 +727,13 @@ def _progress(run_id: int, percent: int) -> None:
     AllocationRun.objects.filter(pk=run_id, status=RunStatus.COMPUTING).update(progress=percent)
 
 
-def inputs_hash(run: AllocationRun, rows: Sequence[tuple]) -> str:
-    """SHA-256 of everything the lines depend on: the run's parameters and the input rows."""
+def inputs_hash(run: AllocationRun, columns: Sequence[list]) -> str:
+    """SHA-256 of everything the lines depend on: the run's parameters and the input columns.
+
+    Column by column (the ``repr`` of each list of ints, strings and ``None``: unambiguous),
+    a third cheaper than the ``repr`` of the rows, which runs computed before this version
+    hashed (such a run never shows as having the same inputs as a newer one).
+    """
     header = json.dumps(
         {
             "branch": run.supply.branch.code,
@@ -746,7 +750,8 @@ def inputs_hash(run: AllocationRun, rows: Sequence[tuple]) -> str:
         sort_keys=True,
     )
     digest = hashlib.sha256(header.encode())
-    digest.update(repr(rows).encode())
+    for column in columns:
+        digest.update(repr(column).encode())
     return digest.hexdigest()
 
 
@@ -788,13 +793,12 @@ def _compute(run: AllocationRun) -> None:
         _progress(run.pk, 40)
         if not rows:
             raise ApplicationError(_("The branch has no active retailer."))
-        ids, licences, stars, routes, points, requested, caps, reasons = map(
-            list, zip(*rows, strict=True)
-        )
+        inputs = tuple(map(list, zip(*rows, strict=True)))
+        del rows
+        ids, licences, stars, routes, points, requested, caps, reasons = inputs
         if all(reasons):
             raise ApplicationError(_("No retailer is eligible any more; nothing was allocated."))
-        digest = inputs_hash(run, rows)
-        del rows
+        digest = inputs_hash(run, inputs)
         result = allocate_columns(
             keys=ids,
             points=points,
@@ -860,32 +864,47 @@ _NULL = "\\N"
 _COPY_ROW = "%s\t" * 14 + "%s\n"
 
 
-def _copy_text(*, run_id: int, columns: tuple[list, ...], results: dict[str, list]) -> str:
-    """The lines in PostgreSQL's COPY text format, one ``%`` per row (measured fastest)."""
+#: Lines per chunk of the COPY that writes a run's lines.
+COPY_CHUNK_ROWS = 4096
+
+
+def _copy_chunks(
+    *, run_id: int, columns: tuple[list, ...], results: dict[str, list]
+) -> Iterator[str]:
+    """The lines in PostgreSQL's COPY text format, ``COPY_CHUNK_ROWS`` at a time, one ``%``
+    per row (measured fastest)."""
     ids, routes, stars, points, caps, requested, reasons = columns
     null = _NULL
-    return "".join(
-        [
-            _COPY_ROW % row
-            for row in zip(
-                repeat(run_id),
-                ids,
-                routes,
-                [null if v is None else v for v in stars],
-                points,
-                caps,
-                [null if v is None else v for v in requested],
-                ["t" if v else "f" for v in results["eligible"]],
-                reasons,  # fixed codes: no tab, newline or backslash
-                results["minimum_units"],
-                results["quota_num"],
-                results["floor_units"],
-                [null if v is None else v for v in results["remainder_rank"]],
-                ["t" if v else "f" for v in results["capped"]],
-                results["award"],
-            )
-        ]
+    lines = zip(
+        repeat(run_id),
+        ids,
+        routes,
+        [null if v is None else v for v in stars],
+        points,
+        caps,
+        [null if v is None else v for v in requested],
+        ["t" if v else "f" for v in results["eligible"]],
+        reasons,  # fixed codes: no tab, newline or backslash
+        results["minimum_units"],
+        results["quota_num"],
+        results["floor_units"],
+        [null if v is None else v for v in results["remainder_rank"]],
+        ["t" if v else "f" for v in results["capped"]],
+        results["award"],
     )
+    while chunk := "".join([_COPY_ROW % row for row in islice(lines, COPY_CHUNK_ROWS)]):
+        yield chunk
+
+
+class _ChunkReader:
+    """A file for ``copy_expert`` whose ``read`` hands over the next chunk, made on demand:
+    PostgreSQL parses and stores one chunk while Python formats the next (2 cores)."""
+
+    def __init__(self, chunks: Iterator[str]) -> None:
+        self._chunks = chunks
+
+    def read(self, _size: int = -1) -> str:
+        return next(self._chunks, "")
 
 
 def _write_lines(
@@ -893,12 +912,12 @@ def _write_lines(
 ) -> None:
     """Every line of a run at once: COPY on PostgreSQL, ``bulk_create`` elsewhere."""
     if connection.vendor == "postgresql":
-        text = _copy_text(run_id=run.pk, columns=columns, results=results)
+        chunks = _copy_chunks(run_id=run.pk, columns=columns, results=results)
         names = ", ".join(connection.ops.quote_name(name) for name in LINE_COLUMNS)
         with connection.cursor() as cursor:
             cursor.copy_expert(
                 f"COPY {_table(AllocationLine)} ({names}) FROM STDIN",  # only our own names
-                io.StringIO(text),
+                _ChunkReader(chunks),
             )
         return
     AllocationLine.objects.bulk_create(

@@ -205,6 +205,28 @@ def test_same_inputs_give_the_same_lines_and_hash(example):
     assert third.inputs_hash != first.inputs_hash
 
 
+def test_lines_written_in_chunks_are_the_lines_written_at_once(world, monkeypatch):
+    for i in range(7):
+        world.retailer(points=10 * i + 3, name=f"shop {i}")
+    world.points()
+    supply = world.supply(quantity=20, minimum=1)
+    fields = [
+        f.attname for f in AllocationLine._meta.concrete_fields if f.attname not in ("id", "run_id")
+    ]
+
+    def lines(run):
+        return list(
+            AllocationLine.objects.filter(run=run).order_by("retailer_id").values_list(*fields)
+        )
+
+    whole = lines(computed(supply, world.supervisor))
+    for rows in (1, 3):  # every line a chunk; a last chunk shorter than the others
+        monkeypatch.setattr(services, "COPY_CHUNK_ROWS", rows)
+        assert lines(computed(supply, world.supervisor)) == whole
+    assert len(whole) == 7
+    assert sum(line[fields.index("award")] for line in whole) == 20
+
+
 def test_a_request_while_a_run_computes_returns_that_run(example):
     world, _shops = example
     supply = world.supply()
