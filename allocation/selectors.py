@@ -8,8 +8,10 @@ account manager sees only published lines of their own retailers.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections import defaultdict
 from dataclasses import dataclass, field
+from itertools import islice
 
 from django.db import connection
 from django.db.models import (
@@ -235,9 +237,13 @@ def any_eligible(*, supply: ScarceSupply, points_cycle: Cycle) -> bool:
 INPUT_COLUMNS = ("pk", "licence_number", "star", "route_id", "pts", "requested", "cap", "reason")
 
 
-def run_inputs(run: AllocationRun) -> list[tuple]:
-    """Everything a run reads, in one query, as plain tuples in retailer id order:
-    ``(id, licence, star, route_id, points, requested, cap, reason)``."""
+#: The columns a run reads, in this order.
+RUN_INPUTS = ("pk", "licence_number", "star", "route_id", "pts", "requested", "cap", "reason")
+
+
+def run_inputs(run: AllocationRun) -> tuple[list, ...]:
+    """Everything a run reads, in one query, as one list per column in retailer id order:
+    ``(ids, licences, stars, route_ids, points, requested, caps, reasons)``."""
     query = (
         candidates(
             branch_id=run.supply.branch_id,
@@ -250,16 +256,33 @@ def run_inputs(run: AllocationRun) -> list[tuple]:
             violation_cycles=run.violation_cycles,
         )
         .order_by("pk")
-        .values_list(
-            "pk", "licence_number", "star", "route_id", "pts", "requested", "cap", "reason"
-        )
+        .values_list(*RUN_INPUTS)
     )
-    # The rows as the driver returns them: every column is already a plain int, str or None,
-    # and skipping the ORM's per-row converters saves a second per 500,000 retailers.
+    # The values as the driver returns them: every column is already a plain int, str or
+    # None, and skipping the ORM's per-row converters saves a second per 500,000 retailers.
     sql, params = query.query.sql_with_params()
+    width = len(RUN_INPUTS)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+        if connection.vendor != "postgresql":
+            cursor.execute(sql, params)
+            return tuple(map(list, zip(*cursor.fetchall(), strict=True))) or ([],) * width
+        # On PostgreSQL, one row of arrays: the driver builds each column's list in C, where
+        # 500,000 row tuples and their transposition cost a second more. The arrays take the
+        # rows in the subquery's order (checked below: never trusted blindly).
+        names = [f"c{i}" for i in range(width)]
+        cursor.execute(
+            f"SELECT {', '.join(f'array_agg(q.{n})' for n in names)}"  # noqa: S608 - names only
+            f" FROM ({sql}) q({', '.join(names)})",
+            params,
+        )
+        columns = cursor.fetchone()
+    if columns[0] is None:  # no row at all
+        return ([],) * width
+    ids = columns[0]
+    if not all(map(operator.lt, ids, islice(ids, 1, None))):
+        order = sorted(range(len(ids)), key=ids.__getitem__)
+        columns = tuple([column[i] for i in order] for column in columns)
+    return tuple(columns)
 
 
 # --- pages ----------------------------------------------------------------------------------

@@ -789,13 +789,11 @@ def allocation_run_compute(*, run_id: int) -> AllocationRun | None:
 
 def _compute(run: AllocationRun) -> None:
     with _gc_paused():
-        rows = selectors.run_inputs(run)
+        inputs = selectors.run_inputs(run)
         _progress(run.pk, 40)
-        if not rows:
-            raise ApplicationError(_("The branch has no active retailer."))
-        inputs = tuple(map(list, zip(*rows, strict=True)))
-        del rows
         ids, licences, stars, routes, points, requested, caps, reasons = inputs
+        if not ids:
+            raise ApplicationError(_("The branch has no active retailer."))
         if all(reasons):
             raise ApplicationError(_("No retailer is eligible any more; nothing was allocated."))
         digest = inputs_hash(run, inputs)

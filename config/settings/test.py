@@ -38,8 +38,13 @@ elif _reachable("127.0.0.1", 6379):
 else:
     TEST_REDIS_URL = None
 TEST_REDIS = TEST_REDIS_URL is not None
-# The real-worker tests use their own Redis database, flushed first (RECIPES.md).
+# The real-worker tests use their own Redis database, flushed first (RECIPES.md); under
+# pytest-xdist each worker process has its own (gw0 the given one, gw1 the one below, …),
+# as each has its own test database.
 TEST_WORKER_REDIS_DB = int(os.environ.get("TEST_WORKER_REDIS_DB", "15"))
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _XDIST_WORKER.startswith("gw"):
+    TEST_WORKER_REDIS_DB = (TEST_WORKER_REDIS_DB - int(_XDIST_WORKER[2:])) % 16
 
 # Unit tests run Celery eagerly; the real-worker tests point the app at Redis themselves, and
 # start their worker subprocess with TEST_CELERY_BROKER_URL set.
