@@ -120,6 +120,20 @@ def _ledger_is_partitioned() -> bool:
     return bool(row and row[0])
 
 
+def _drop_orphan_partitions(cursor) -> None:
+    """Drop the partitions of cycles that no longer exist (emptied, then their cycle deleted;
+    or the tables truncated, as tests do): they would only make every query plan longer."""
+    cursor.execute(
+        "SELECT c.relname FROM pg_inherits h JOIN pg_class c ON c.oid = h.inhrelid"  # noqa: S608
+        " WHERE h.inhparent = %s::regclass AND c.relname ~ %s"
+        f" AND NOT EXISTS (SELECT 1 FROM {_table(Cycle)} y"
+        "  WHERE y.id = substring(c.relname FROM '[0-9]+$')::bigint)",
+        [PointsEntry._meta.db_table, f"^{PointsEntry._meta.db_table}_c[0-9]+$"],
+    )
+    for (name,) in cursor.fetchall():
+        cursor.execute(f"DROP TABLE {connection.ops.quote_name(name)}")
+
+
 def _drop_partition(cursor, cycle: Cycle) -> None:
     """Remove the cycle's partition, if it has one: recomputing replaces it whole.
 
@@ -222,13 +236,20 @@ def points_compute(*, cycle: Cycle, by: User | None = None) -> PointsComputation
     # Each retailer's latest earlier total: its entry of the cycle before, found by one hash
     # join; only when that is missing, an index probe for an older one (COALESCE evaluates it
     # lazily); and nothing at all when the ledger has no earlier cycle.
+    # The probe names the earlier cycles as well as their start: on the partitioned ledger,
+    # PostgreSQL then looks only into their partitions (and the default one), not into every
+    # cycle's.
     before = selectors.previous_cycle(cycle)
     history = PointsComputation.objects.filter(cycle__start_date__lt=cycle.start_date).exists()
     if history:
+        earlier = list(
+            Cycle.objects.filter(start_date__lt=cycle.start_date).values_list("pk", flat=True)
+        )
         previous = (
-            "COALESCE(last.running_total, ("  # noqa: S608 - table names only
+            "COALESCE(last.running_total, ("  # noqa: S608 - table names, placeholders
             f"  SELECT prev.running_total FROM {entries} prev"
             "   WHERE prev.retailer_id = a.retailer_id AND prev.cycle_start < %s"
+            f"   AND prev.cycle_id IN ({', '.join(['%s'] * len(earlier))})"
             "   ORDER BY prev.cycle_start DESC LIMIT 1), 0)"
         )
         joined = (
@@ -236,6 +257,7 @@ def points_compute(*, cycle: Cycle, by: User | None = None) -> PointsComputation
         )
         history_params = [before.pk if before else 0]
     else:
+        earlier = []
         previous, joined, history_params = "0", "", []
     aggregate = (
         f"SELECT a.retailer_id, a.cartons, a.points + %s AS points, {previous} AS previous"  # noqa: S608
@@ -252,7 +274,7 @@ def points_compute(*, cycle: Cycle, by: User | None = None) -> PointsComputation
     )
     aggregate_params = [
         bonus_cycle,
-        *([cycle.start_date] if history else []),
+        *([cycle.start_date, *earlier] if history else []),
         *[weights[c] for c in sorted(weights)],
         bonus_new,
         str(OrderChannel.ONLINE),
@@ -294,6 +316,7 @@ def points_compute(*, cycle: Cycle, by: User | None = None) -> PointsComputation
         if later:
             cursor.execute(adjust_later.format(sign="-"), later_params)
         if partitioned:
+            _drop_orphan_partitions(cursor)
             _drop_partition(cursor, cycle)
         # (Partitioned: the entries of this cycle written row by row, in the default partition.)
         cursor.execute(f"DELETE FROM {entries} WHERE cycle_id = %s", [cycle.pk])  # noqa: S608

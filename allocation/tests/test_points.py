@@ -131,10 +131,10 @@ def test_one_aggregate_and_one_write_per_cycle():
         partition = f'"allocation_pointsentry_c{world.before.pk}"'
         assert next(s for s in sql if "GROUP BY" in s).startswith(f"CREATE TABLE {partition} AS")
         assert not any(s.startswith('INSERT INTO "allocation_pointsentry') for s in sql)
-        # lock, three settings, rule, cycle before, history?, later?, partitioned?, partition
-        # already there?, delete (default partition), aggregate, check constraints, alter,
-        # index, attach, totals, upsert (2).
-        assert len(sql) == 19
+        # lock, three settings, rule, cycle before, history?, later?, partitioned?, orphan
+        # partitions?, partition already there?, delete (default partition), aggregate, check
+        # constraints, alter, index, attach, totals, upsert (2).
+        assert len(sql) == 20
     else:
         assert sum(s.startswith('INSERT INTO "allocation_pointsentry"') for s in sql) == 1
         # rule, cycle before, history?, later?, delete, aggregate, insert, totals (from the
@@ -172,7 +172,17 @@ def test_each_computed_cycle_is_a_partition_with_the_ledgers_indexes():
         points=1,
         running_total=1,
     )
+    # A partition whose cycle is gone (tables truncated, as transactional tests do) …
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE allocation_pointsentry_c999999999 PARTITION OF allocation_pointsentry"
+            " FOR VALUES IN (999999999)"
+        )
     services.points_compute(cycle=world.before)
+    # … is dropped by the next computation.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass('allocation_pointsentry_c999999999')")
+        assert cursor.fetchone() == (None,)
     name = f"allocation_pointsentry_c{world.before.pk}"
     # … and the computation replaces it; the partition holds exactly the ledger's two
     # indexes, i.e. ATTACH adopted the ones built with the rows and built none of its own.
