@@ -607,26 +607,7 @@ def test_export_reads_postgresql_times_as_python_writes_them(text, expected):
     assert moment.isoformat() == expected  # what the serializer writes for the same instant
 
 
-# --- prepared statements (config.prepared) --------------------------------------------------
-def _comparable(response) -> dict:
-    """The body, with each link's cursor decoded (a cursor is signed with the time)."""
-    from urllib.parse import parse_qs, urlparse
-
-    from django.core import signing
-
-    from config.api.pagination import CURSOR_SALT
-
-    assert response.status_code == 200, response.content
-    body = json.loads(response.content)
-    for name in ("next", "previous"):
-        if body[name]:
-            link = urlparse(body[name])
-            query = parse_qs(link.query)
-            cursor = signing.loads(query.pop("cursor")[0], salt=CURSOR_SALT)
-            body[name] = (link.path, query, cursor)
-    return body
-
-
+# --- prepared statements (config.prepared) and the written page (page_json) ----------------
 @pytest.mark.parametrize("username", ["admin", "supervisor", "manager"])
 @pytest.mark.parametrize(
     "params",
@@ -644,28 +625,113 @@ def _comparable(response) -> dict:
         {"route": "1", "district": "1", "ordering_channel": "online"},
     ],
 )
-def test_prepared_pages_are_the_orm_pages(client, tokens, username, params):
-    """Every page and link of the list is the same from the prepared statement as from the
-    ORM, walking forwards to the end and back from each page."""
-    from retailers.api import LIST_STATEMENTS
+def test_prepared_written_pages_are_the_orm_serialized_pages(client, tokens, username, params):
+    """Every page and link of the list is the same, byte for byte, from the prepared
+    statement and ``page_json`` as from the ORM and DRF's renderer, walking forwards to the
+    end and back from each page."""
+    from retailers.api import LIST_STATEMENTS, PageRenderer
+
+    def both(url=None):
+        fetch = (
+            (lambda: get(client, token, **params))
+            if url is None
+            else (lambda: client.get(url, **bearer(token)))
+        )
+        fast = fetch()
+        with (
+            mock.patch.object(LIST_STATEMENTS, "statement", return_value=None),
+            mock.patch.object(PageRenderer, "writes", return_value=False),
+        ):
+            slow = fetch()
+        assert fast.status_code == slow.status_code == 200, fast.content
+        assert fast.content == slow.content
+        assert fast.headers == slow.headers
+        return fast.json()
 
     token = tokens[username]
     LIST_STATEMENTS.clear()
     url, pages = None, 0
-    while True:
-        fast = get(client, token, **params) if url is None else client.get(url, **bearer(token))
-        with mock.patch.object(LIST_STATEMENTS, "statement", return_value=None):
-            slow = get(client, token, **params) if url is None else client.get(url, **bearer(token))
-        assert _comparable(fast) == _comparable(slow)
-        body, pages = fast.json(), pages + 1
-        if body["previous"]:
-            back = client.get(body["previous"], **bearer(token))
-            with mock.patch.object(LIST_STATEMENTS, "statement", return_value=None):
-                slow_back = client.get(body["previous"], **bearer(token))
-            assert _comparable(back) == _comparable(slow_back)
-        if not body["next"] or pages > 60:
-            break
-        url = body["next"]
+    # Links are signed with the time: the same second for both.
+    with mock.patch("django.core.signing.time.time", return_value=1_800_000_000):
+        while True:
+            body, pages = both(url), pages + 1
+            if body["previous"]:
+                both(body["previous"])
+            if not body["next"] or pages > 60:
+                break
+            url = body["next"]
     if connection.vendor == "postgresql":  # every shape was prepared (not run by the ORM)
         assert LIST_STATEMENTS._statements
         assert all(s is not None for s in LIST_STATEMENTS._statements.values())
+
+
+def test_page_json_writes_what_the_renderer_writes():
+    from decimal import Decimal
+
+    from rest_framework.renderers import JSONRenderer
+
+    from retailers.api import page_json
+
+    moment = dt.datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=dt.UTC)
+    base = (
+        7,
+        'L\u2028"1',
+        "名\u2029\n\x01</script>",
+        "",
+        "p",
+        "a\\b",
+        3,
+        "R",
+        2,
+        "D",
+        4,
+        None,
+        "catering",
+        "A",
+        "active",
+        "phone",
+        "e_settlement",
+        True,
+        False,
+        True,
+        Decimal("0E-6"),
+        None,
+        dt.date(2026, 1, 2),
+        moment,
+        moment,
+    )
+    rows = [
+        base,
+        (
+            *base[:11],
+            5,
+            *base[12:16],
+            "cash",
+            *base[17:20],
+            None,
+            Decimal("-1.50"),
+            None,
+            moment,
+            moment,
+        ),
+        (*base, "工商银行", "1234"),
+        (*base, 'Bank "X"', ""),
+        (*base, None, None),
+    ]
+    for page in (rows[:2], rows[2:], []):
+        expected = JSONRenderer().render(
+            {
+                "next": "http://h/?a=1&cursor=x",
+                "previous": None,
+                "results": list(export_module.records(page)),
+            }
+        )
+        assert page_json(page, next_link="http://h/?a=1&cursor=x", previous=None) == expected
+
+
+def test_indented_json_is_still_served_indented(client, tokens):
+    response = client.get(
+        LIST, {"page_size": 2}, HTTP_ACCEPT="application/json; indent=2", **bearer(tokens["admin"])
+    )
+    assert response.status_code == 200
+    assert response.content.startswith(b'{\n  "next": ')
