@@ -7,33 +7,45 @@ Settlement data (bank, masked account number) is shown only to roles allowed to 
 
 from __future__ import annotations
 
-from operator import itemgetter
+import datetime as dt
+import functools
+from collections.abc import Callable
+from json.encoder import encode_basestring
+from types import SimpleNamespace
 from typing import Any
 
-from django.db import connection
+import django_filters.conf
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection, models, router
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_filters.constants import EMPTY_VALUES
 from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.utils import translate_validation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView, ListAPIView, RetrieveAPIView
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.models import GradeEvaluation
+from accounts.models import GradeEvaluation, User
 from accounts.permissions import can_view_settlement_data
 from accounts.serializers import UserSummarySerializer
-from config.api.pagination import in_page_order
+from config import prepared
+from config.api.filters import apply_filters, clean_filters
+from config.api.pagination import CursorPagination, OrderKey, in_page_order
 from config.api.schema import error_response
 from config.api.throttling import DEFAULT_THROTTLES, ScopedRateThrottle
+from config.prepared import PreparedQueries, Unpreparable
 from retailers import export, selectors
 from retailers.filters import RetailerExportFilter, RetailerFilter
-from retailers.models import RatingProposal, Retailer
+from retailers.models import PaymentMethod, RatingProposal, Retailer
+from retailers.selectors import UNRATED
 
 #: Rows fetched from the server-side cursor at a time.
 FETCH_SIZE = 2000
@@ -119,26 +131,271 @@ class RetailerScopeMixin:
         return {**super().get_serializer_context(), "with_settlement": self.with_settlement()}
 
 
+class RenderedPage(bytes):
+    """A page's body, already JSON (``page_json``)."""
+
+
+class PageRenderer(JSONRenderer):
+    """DRF's JSON renderer, which passes a ``RenderedPage`` through as it is."""
+
+    @classmethod
+    def writes(cls, request: Request) -> bool:
+        """Whether ``page_json`` writes what this renderer would: compact JSON, not the
+        indented JSON a client may ask for (``Accept: application/json; indent=4``)."""
+        renderer = getattr(request, "accepted_renderer", None)
+        return (
+            isinstance(renderer, cls)
+            and renderer.compact
+            and not renderer.ensure_ascii
+            and renderer.get_indent(request.accepted_media_type, {}) is None
+        )
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        if isinstance(data, RenderedPage):
+            return bytes(data)
+        return super().render(data, accepted_media_type, renderer_context)
+
+
 class RetailerListApi(RetailerScopeMixin, ListAPIView):
     """Visible retailers of every status (closures included, so sync clients learn of them)."""
 
     serializer_class = RetailerSerializer  # the schema; pages are built from values
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [DjangoFilterBackend]  # the schema; ``list`` filters with the same set
     filterset_class = RetailerFilter
     ordering = ("id",)
+    renderer_classes = [PageRenderer]
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """The page from one query's values, turned into the serializer's objects by
-        ``export.records``: no model instance and no serializer call per row (those were
-        about 30 ms of Python for a page of 50 at province scale; now about 2 ms)."""
+        """The page from one query's rows: no model instance and no serializer call per row.
+
+        The query (``retailer_api_page``) is the filter set's filters and the keyset page,
+        compiled once per shape of request (``config.prepared``); the filters are validated
+        by the filter set's form without copying it (``clean_filters``), and the body is
+        written straight from the rows (``page_json``: the bytes DRF's renderer would write
+        for ``export.records``' objects; those are still used for indented JSON).
+        Measured at province scale: about 11 ms of CPU per request before, 3–4 ms after."""
+        with_settlement = self.with_settlement()
         columns = export.paths(with_settlement=False)
-        if self.with_settlement():
+        if with_settlement:
             columns += list(selectors.API_SETTLEMENT_ANNOTATIONS)
-        queryset = self.filter_queryset(self.get_queryset()).values(*columns)
-        page = self.paginate_queryset(queryset)
-        row = itemgetter(*columns)
-        data = list(export.records(row(values) for values in page))
-        return self.get_paginated_response(data)
+        filters = clean_filters(RetailerFilter, request.query_params)  # 400 as django-filter
+        paginator = self.paginator
+        keys = page_keys(tuple(filters.get("ordering") or ()), self.ordering)
+        cursor = paginator.start(request, keys)
+        rows = retailer_api_page(
+            user=request.user,
+            with_settlement=with_settlement,
+            columns=columns,
+            filters=filters,
+            paginator=paginator,
+            keys=keys,
+            cursor=cursor,
+        )
+        index = {path: position for position, path in enumerate(columns)}
+        page = paginator.finish(rows, keys, cursor, read=lambda row, path: row[index[path]])
+        if PageRenderer.writes(request):
+            body = page_json(page, next_link=paginator.next_link, previous=paginator.previous_link)
+            return Response(RenderedPage(body))
+        return paginator.get_paginated_response(list(export.records(page)))
+
+
+_LOCAL_TIME = object()
+
+
+def _writer(path: str) -> Callable[[Any], str] | object:
+    """How ``JSONRenderer`` writes a value of the column ``path`` as ``export.records``
+    gives it (``None`` is handled by the caller)."""
+    model: Any = Retailer
+    *hops, last = path.split("__")
+    for hop in hops:
+        model = model._meta.get_field(hop).related_model
+    field = model._meta.get_field(last)
+    if isinstance(field, models.DateTimeField):
+        return _LOCAL_TIME  # in the current time zone: chosen per page
+    if isinstance(field, models.DateField):
+        return lambda value: f'"{value.isoformat()}"'
+    if isinstance(field, models.DecimalField):
+        return lambda value: encode_basestring(format(value, "f"))
+    if isinstance(field, models.BooleanField):
+        return lambda value: "true" if value else "false"
+    if isinstance(field, models.IntegerField | models.ForeignKey | models.AutoField):
+        return int.__repr__
+    if isinstance(field, models.CharField | models.TextField):
+        return encode_basestring
+    raise ImproperlyConfigured(f"page_json cannot write {path}")
+
+
+@functools.cache
+def _row_writers() -> tuple[str, tuple, int]:
+    """The object template (``%s`` per value) and the writer of each ``paths()`` column."""
+    names = [*export.RECORD_NAMES, "settlement_account"]
+    template = "{" + ",".join(f"{encode_basestring(name)}:%s" for name in names) + "}"
+    columns = export.paths(with_settlement=False)
+    return template, tuple(_writer(path) for path in columns), columns.index("payment_method")
+
+
+def page_json(rows: list[tuple], *, next_link: str | None, previous: str | None) -> bytes:
+    """What ``JSONRenderer`` writes for ``{"next", "previous", "results": records(rows)}``,
+    byte for byte, written straight from the rows (``export.paths()`` columns, then the
+    settlement bank and last digits if any): about a fifth of building the objects and
+    encoding them."""
+    template, writers, payment = _row_writers()
+    zone = timezone.get_current_timezone()
+
+    def local_time(value: dt.datetime) -> str:  # ISO 8601: nothing to escape
+        return f'"{value.astimezone(zone).isoformat()}"'
+
+    writers = [local_time if w is _LOCAL_TIME else w for w in writers]
+    width, mask = len(writers), export.MASK_PREFIX
+    e_settlement = PaymentMethod.E_SETTLEMENT.value
+    objects = []
+    for row in rows:
+        values = ["null" if v is None else w(v) for w, v in zip(writers, row[:width], strict=True)]
+        values.insert(payment + 1, "true" if row[payment] == e_settlement else "false")
+        account = "null"
+        if len(row) > width and row[width] is not None:
+            bank, last4 = row[width], row[width + 1]
+            masked = encode_basestring(mask + last4 if last4 else "")
+            account = f'{{"bank_name":{encode_basestring(bank)},"account_number_masked":{masked}}}'
+        values.append(account)
+        objects.append(template % tuple(values))
+    links = ["null" if link is None else encode_basestring(link) for link in (next_link, previous)]
+    body = f'{{"next":{links[0]},"previous":{links[1]},"results":[{",".join(objects)}]}}'
+    # JSONRenderer's escapes: JavaScript cannot have these two in a string literal.
+    return body.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").encode()
+
+
+@functools.lru_cache(maxsize=64)
+def page_keys(ordering: tuple[str, ...], default: tuple[str, ...]) -> list[OrderKey]:
+    """The list's order keys for an ``?ordering=`` value (the primary key last)."""
+    queryset = apply_filters(RetailerFilter, Retailer.objects.all(), {"ordering": ordering})
+    return CursorPagination().get_ordering(queryset, SimpleNamespace(ordering=default))
+
+
+#: Statements of the list's pages, by shape of request.
+LIST_STATEMENTS = PreparedQueries()
+
+
+def retailer_api_page(
+    *,
+    user: User,
+    with_settlement: bool,
+    columns: list[str],
+    filters: dict[str, Any],
+    paginator: CursorPagination,
+    keys: list[OrderKey],
+    cursor: tuple | None,
+) -> list[tuple]:
+    """The rows (``columns``) of one page of the list and the one after it: the visible
+    retailers (``selectors.retailer_api_list``) filtered by ``filters`` (``RetailerFilter``'s
+    cleaned data), in ``keys`` order after ``cursor`` (``CursorPagination.page_queryset``).
+
+    The SQL is prepared once per shape (``config.prepared``): the user and their role, which
+    filters are given (and the values that change the SQL: unrated, true/false, the
+    ordering), the page size and the cursor's direction and ``NULL`` values; the other values
+    are bound as parameters. A shape that cannot be prepared runs the ORM."""
+    reverse, inclusive, position = cursor if cursor is not None else (False, False, None)
+
+    def build(values: dict[str, Any]) -> QuerySet:
+        cleaned = {**filters, **{name[2:]: v for name, v in values.items() if name[:2] == "f:"}}
+        at = None
+        if position is not None:
+            at = [values.get(f"c:{i}", value) for i, value in enumerate(position)]
+        queryset = selectors.retailer_api_list(user=user, with_settlement=with_settlement)
+        queryset = apply_filters(RetailerFilter, queryset, cleaned)
+        page = paginator.page_queryset(
+            queryset, keys, None if at is None else (reverse, inclusive, at)
+        )
+        return page.values_list(*columns)
+
+    try:
+        shape, kinds, values = _page_shape(filters, keys, position)
+    except Unpreparable:
+        return list(build({}))
+    shape = (
+        user.pk,
+        user.role,
+        user.is_superuser,
+        user.is_active,
+        with_settlement,
+        tuple(columns),
+        paginator.page_size,
+        reverse,
+        inclusive,
+        shape,
+    )
+    using = router.db_for_read(Retailer)
+    statement = LIST_STATEMENTS.statement(shape, build, kinds, using=using)
+    if statement is None:
+        return list(build(values))
+    return LIST_STATEMENTS.rows(statement, values, using=using)
+
+
+_INTEGER_FIELDS = frozenset(
+    {
+        "AutoField",
+        "BigAutoField",
+        "SmallAutoField",
+        "IntegerField",
+        "BigIntegerField",
+        "SmallIntegerField",
+        "PositiveIntegerField",
+        "PositiveBigIntegerField",
+        "PositiveSmallIntegerField",
+    }
+)
+
+
+def _page_shape(
+    filters: dict[str, Any], keys: list[OrderKey], position: list | None
+) -> tuple[tuple, dict[str, str], dict[str, Any]]:
+    """``(shape, slot kinds, slot values)`` of a page request: what changes the SQL goes
+    into the shape, the other values into slots (``config.prepared``)."""
+    shape: list = []
+    kinds: dict[str, str] = {}
+    values: dict[str, Any] = {}
+
+    def slot(name: str, kind: str, value: Any) -> None:
+        shape.append((name, kind))
+        kinds[name], values[name] = kind, value
+
+    for name, value in filters.items():
+        if value in EMPTY_VALUES:
+            continue
+        if name == "ordering":
+            shape.append((name, tuple(value)))
+        elif isinstance(value, bool):  # e_settlement: filter or exclude
+            shape.append((name, value))
+        elif name == "star":  # unrated is IS NULL, a star a parameter
+            if value == UNRATED:
+                shape.append((name, UNRATED))
+            else:
+                slot(f"f:{name}", prepared.DIGITS, value)
+        elif name == "search":  # blank searches nothing
+            if value.strip():
+                slot(f"f:{name}", prepared.TEXT, value)
+        elif isinstance(value, int):
+            slot(f"f:{name}", prepared.INT, value)
+        elif isinstance(value, dt.datetime):
+            slot(f"f:{name}", prepared.DATETIME, value)
+        elif isinstance(value, str) and value != django_filters.conf.settings.NULL_CHOICE_VALUE:
+            slot(f"f:{name}", prepared.TEXT, value)
+        else:
+            raise Unpreparable(name)
+    for index, (key, value) in enumerate(zip(keys, position or (), strict=False)):
+        if value is None:
+            shape.append((f"c:{index}", None))
+            continue
+        kind = key.field.get_internal_type()
+        if kind in _INTEGER_FIELDS and type(value) is int:
+            slot(f"c:{index}", prepared.INT, value)
+        elif kind in ("CharField", "TextField") and isinstance(value, str):
+            slot(f"c:{index}", prepared.TEXT, value)
+        elif kind == "DateTimeField" and isinstance(value, dt.datetime):
+            slot(f"c:{index}", prepared.DATETIME, value)
+        else:
+            raise Unpreparable(key.path)
+    return tuple(shape), kinds, values
 
 
 class RetailerDetailApi(RetailerScopeMixin, RetrieveAPIView):

@@ -9,14 +9,17 @@ overflow when converted). These reject such input, and each carries its exact Op
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from typing import Any
 
 import django_filters
 from django import forms
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
+from django_filters.utils import translate_validation
 from drf_spectacular.utils import extend_schema_field
 
 from config.api.schema import NO_NUL_PATTERN
@@ -192,3 +195,43 @@ class OrderingFilter(django_filters.OrderingFilter):
             fields = self.expand.get(key) or (self.param_map[key],)
             terms += [f"-{field}" if descending else field for field in fields]
         return qs.order_by(*terms)
+
+
+class _SharedFields(dict):
+    """A form's ``base_fields`` that every instance uses as they are: ``Form.__init__``
+    deep-copies its fields for each instance (to let it change them), which for a filter set
+    costs more than validating the query string. The fields are not changed by cleaning."""
+
+    def __deepcopy__(self, memo: dict) -> _SharedFields:
+        return self
+
+
+@functools.cache
+def _filter_form(filterset_class: type[django_filters.FilterSet]):
+    """The filter set's form class, built once, and a filter set to filter with."""
+    filterset = filterset_class()
+    form_class = filterset.get_form_class()
+    form_class.base_fields = _SharedFields(form_class.base_fields)
+    return form_class, filterset
+
+
+def clean_filters(filterset_class: type[django_filters.FilterSet], data: Any) -> dict[str, Any]:
+    """The filter set's ``cleaned_data`` for the query string ``data``, or the 400 that
+    ``DjangoFilterBackend`` would raise (the same form, the same messages), without building
+    a filter set and its form's fields on every request."""
+    form_class, _filterset = _filter_form(filterset_class)
+    form = form_class(data)
+    if not form.is_valid():
+        raise translate_validation(form.errors)
+    return form.cleaned_data
+
+
+def apply_filters(
+    filterset_class: type[django_filters.FilterSet], queryset: QuerySet, cleaned: dict[str, Any]
+) -> QuerySet:
+    """``queryset`` filtered by ``cleaned`` (from ``clean_filters``), as
+    ``FilterSet.filter_queryset`` does."""
+    filters = _filter_form(filterset_class)[1].filters
+    for name, value in cleaned.items():
+        queryset = filters[name].filter(queryset, value)
+    return queryset

@@ -208,8 +208,8 @@ class CursorPagination(BasePagination):
             raise invalid from exc
         return bool(data.get("r")), bool(data.get("i")), parsed
 
-    def encode_cursor(self, keys: list[OrderKey], row: Any, *, reverse: bool) -> str:
-        values = [_encode(_read(row, key.path)) for key in keys]
+    def encode_cursor(self, keys: list[OrderKey], row: Any, *, reverse: bool, read=_read) -> str:
+        values = [_encode(read(row, key.path)) for key in keys]
         token = signing.dumps(
             {"o": self._signature(keys), "r": reverse, "v": values}, salt=CURSOR_SALT
         )
@@ -238,22 +238,35 @@ class CursorPagination(BasePagination):
             condition = bound & condition
         return condition
 
-    def paginate_queryset(
-        self, queryset: QuerySet, request: Request, view: Any = None
-    ) -> list[Any]:
+    def start(self, request: Request, keys: list[OrderKey]) -> tuple | None:
+        """Reads the page size and the cursor of ``request`` for the order ``keys`` (400s for
+        bad ones); the cursor, decoded, is for ``page_queryset`` and ``finish``."""
         self.request = request
         self.page_size = self.get_page_size(request)
         self.base_url = remove_query_param(request.build_absolute_uri(), self.cursor_query_param)
-        keys = self.get_ordering(queryset, view)
-        cursor = self.decode_cursor(request, keys)
-        reverse, inclusive, position = cursor if cursor is not None else (False, False, None)
+        return self.decode_cursor(request, keys)
 
+    def page_queryset(
+        self, queryset: QuerySet, keys: list[OrderKey], cursor: tuple | None
+    ) -> QuerySet:
+        """``queryset`` in the keys' order, after the cursor, one row more than a page (the
+        extra row says whether there is a next page)."""
+        reverse, inclusive, position = cursor if cursor is not None else (False, False, None)
         queryset = queryset.order_by(*(key.expression(reverse=reverse) for key in keys))
         if position is not None:
             queryset = queryset.filter(
                 self._after(keys, position, reverse=reverse, inclusive=inclusive)
             )
-        rows = list(queryset[: self.page_size + 1])
+        return queryset[: self.page_size + 1]
+
+    def finish(
+        self, rows: list[Any], keys: list[OrderKey], cursor: tuple | None, read=None
+    ) -> list[Any]:
+        """The page from ``page_queryset``'s rows, in order, with its links set; ``read(row,
+        path)`` reads an order key's value from a row (default: a dict's item or an
+        attribute)."""
+        read = read or _read
+        reverse, inclusive, position = cursor if cursor is not None else (False, False, None)
         has_more = len(rows) > self.page_size
         rows = rows[: self.page_size]
         if reverse:
@@ -263,9 +276,9 @@ class CursorPagination(BasePagination):
         if rows:
             first, last = rows[0], rows[-1]
             if (has_more and not reverse) or reverse:
-                self.next_link = self.encode_cursor(keys, last, reverse=False)
+                self.next_link = self.encode_cursor(keys, last, reverse=False, read=read)
             if (has_more and reverse) or (not reverse and position is not None):
-                self.previous_link = self.encode_cursor(keys, first, reverse=True)
+                self.previous_link = self.encode_cursor(keys, first, reverse=True, read=read)
         elif position is not None:
             # Nothing past the cursor (rows were deleted): offer the way back from where it
             # pointed, including the row it pointed at.
@@ -284,6 +297,14 @@ class CursorPagination(BasePagination):
             else:
                 self.previous_link = link
         return rows
+
+    def paginate_queryset(
+        self, queryset: QuerySet, request: Request, view: Any = None
+    ) -> list[Any]:
+        keys = self.get_ordering(queryset, view)
+        cursor = self.start(request, keys)
+        rows = list(self.page_queryset(queryset, keys, cursor))
+        return self.finish(rows, keys, cursor)
 
     def get_paginated_response(self, data: list[Any]) -> Response:
         return Response(
