@@ -14,7 +14,15 @@ def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
     base = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("SECRET_KEY", "FIELD_ENCRYPTION_KEY", "DATABASE_URL")
+        # What the quick start ignores too (Makefile): the shell's services and secrets.
+        if k
+        not in (
+            "SECRET_KEY",
+            "FIELD_ENCRYPTION_KEY",
+            "DATABASE_URL",
+            "REDIS_URL",
+            "CELERY_BROKER_URL",
+        )
     }
     return subprocess.run(
         [sys.executable, "-c", code],
