@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from json.encoder import encode_basestring
 
@@ -215,8 +216,9 @@ def _decimal_text(value) -> str:
 
 def server_side_rows(queryset: models.QuerySet, *, chunk_size: int) -> Iterator[tuple]:
     """The rows of a ``values_list`` queryset from a server-side cursor, as the driver gives
-    them: Django's per-row iterator layers cost more than the rows at this scale, and no
-    converter applies to these columns on PostgreSQL (other databases: the ORM's iterator).
+    them, one batch fetched ahead: Django's per-row iterator layers cost more than the rows
+    at this scale, and no converter applies to these columns on PostgreSQL (other databases:
+    the ORM's iterator).
     On PostgreSQL the session's time zone is the current one for the query, so that times
     cast to text read as local times (``ndjson_paths(as_text=True)``)."""
     connection = connections[queryset.db]
@@ -233,8 +235,13 @@ def server_side_rows(queryset: models.QuerySet, *, chunk_size: int) -> Iterator[
                 "SELECT set_config('TimeZone', %s, true)", [timezone.get_current_timezone_name()]
             )
         cursor.execute(sql, params)
-        while rows := cursor.fetchmany(chunk_size):
-            yield from rows
+        # The next batch is fetched while this one is written out: the driver waits for
+        # PostgreSQL without the GIL, so the database and Python work at the same time.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-fetch") as fetcher:
+            pending = fetcher.submit(cursor.fetchmany, chunk_size)
+            while rows := pending.result():
+                pending = fetcher.submit(cursor.fetchmany, chunk_size)
+                yield from rows
 
 
 def ndjson_chunks(rows: Iterable[tuple]) -> Iterator[bytes]:

@@ -295,6 +295,23 @@ def test_export_streams_from_a_server_side_cursor_in_bounded_memory(client, demo
     assert peak < 12 * 1024 * 1024, peak
 
 
+def test_rows_fetched_ahead_stop_when_the_stream_is_closed_early(demo):
+    import threading
+
+    from retailers import export
+
+    expected = list(Retailer.objects.order_by("pk").values_list("pk"))
+    # All of it, batch after batch, in order.
+    whole = export.server_side_rows(Retailer.objects.order_by("pk").values_list("pk"), chunk_size=3)
+    assert list(whole) == expected
+    # (Closing early ends the stream's transaction, here the test's: so this comes last.)
+    rows = export.server_side_rows(Retailer.objects.order_by("pk").values_list("pk"), chunk_size=3)
+    first = [next(rows) for _ in range(4)]  # the second batch, with the third fetched ahead
+    rows.close()  # the client went away: the fetch ahead ends with the stream
+    assert first == expected[:4]
+    assert not [t for t in threading.enumerate() if t.name.startswith("export-fetch")]
+
+
 def test_export_applies_the_list_filters(client, tokens):
     closed = ndjson(client, tokens["supervisor"], status="closed")
     assert sorted(r["id"] for r in closed) == sorted(
