@@ -199,6 +199,10 @@ def _build_partition(cursor, cycle: Cycle, aggregate: str, params: list) -> str:
         " (retailer_id, cycle_start DESC) INCLUDE (running_total)"
     )
     cursor.execute(f"ALTER TABLE {ledger} ATTACH PARTITION {part} FOR VALUES IN ({int(cycle.pk)})")
+    # The allocation reads this partition right after (the job chains it), by retailer: with
+    # no statistics the planner guesses its size and may pick a slow join (5.8 s against
+    # 5.0 s for the run at province scale). The retailer column's are enough (60 ms).
+    cursor.execute(f"ANALYZE {part} (retailer_id)")
     return part
 
 

@@ -133,8 +133,8 @@ def test_one_aggregate_and_one_write_per_cycle():
         assert not any(s.startswith('INSERT INTO "allocation_pointsentry') for s in sql)
         # lock, three settings, rule, cycle before, history?, later?, partitioned?, orphan
         # partitions?, partition already there?, delete (default partition), aggregate, check
-        # constraints, alter, index, attach, totals, upsert (2).
-        assert len(sql) == 20
+        # constraints, alter, index, attach, analyze, totals, upsert (2).
+        assert len(sql) == 21
     else:
         assert sum(s.startswith('INSERT INTO "allocation_pointsentry"') for s in sql) == 1
         # rule, cycle before, history?, later?, delete, aggregate, insert, totals (from the
